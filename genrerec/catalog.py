@@ -1,0 +1,188 @@
+"""The embedded catalog: one SQLite file holding every track's state.
+
+The catalog is the source of truth. The FAISS index is derived from it and
+rebuilt whenever the two disagree; `generation` counts committed changes so
+that disagreement is cheap to detect.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS tracks (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    path BLOB UNIQUE NOT NULL,       -- os.fsencode(path relative to the library root)
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    fingerprint TEXT,
+    status TEXT NOT NULL,            -- 'ok' or 'failed'
+    error TEXT,
+    duration REAL,
+    title TEXT, artist TEXT, album TEXT, genre_tag TEXT,
+    model_id TEXT,
+    genres BLOB,                     -- float32 [n_genres]
+    embedding BLOB,                  -- float32 [embed_dim], unit norm
+    indexed_at REAL
+);
+CREATE INDEX IF NOT EXISTS tracks_fingerprint ON tracks(fingerprint);
+"""
+
+
+class CatalogError(Exception):
+    """The catalog file is missing, damaged or from another version."""
+
+
+@dataclass
+class TrackRow:
+    id: int
+    path: bytes
+    size: int
+    mtime_ns: int
+    fingerprint: str | None
+    status: str
+    error: str | None
+    model_id: str | None
+    duration: float | None = None
+
+
+class Catalog:
+    def __init__(self, path: str | os.PathLike, create: bool = True):
+        self.path = Path(path)
+        if not create and not self.path.exists():
+            raise CatalogError(f"{self.path}: no catalog here; run `genrerec index` on the library first")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.db = sqlite3.connect(str(self.path), timeout=30, isolation_level=None)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=FULL")
+            version = self._schema_version()
+            if version is not None and version > SCHEMA_VERSION:
+                raise CatalogError(f"{self.path}: catalog schema v{version} is newer than this genrerec "
+                                   f"understands (v{SCHEMA_VERSION}); upgrade genrerec")
+            if version is None:
+                if not create:
+                    raise CatalogError(f"{self.path}: not a genrerec catalog")
+                self.db.executescript(_SCHEMA)
+                self.set_meta("schema_version", SCHEMA_VERSION)
+                self.set_meta("generation", 0)
+            self.db.execute("SELECT count(*) FROM tracks").fetchone()
+        except sqlite3.DatabaseError as e:
+            raise CatalogError(f"{self.path}: catalog is damaged ({e}); delete it and re-run "
+                               "`genrerec index` to rebuild") from None
+
+    def _schema_version(self) -> int | None:
+        has = self.db.execute("SELECT name FROM sqlite_master WHERE type='table' AND name='meta'").fetchone()
+        if not has:
+            return None
+        row = self.db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+        return int(row[0]) if row else None
+
+    def close(self) -> None:
+        self.db.close()
+
+    # --- meta ---
+    def get_meta(self, key: str, default=None):
+        row = self.db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return json.loads(row[0]) if row else default
+
+    def set_meta(self, key: str, value) -> None:
+        self.db.execute("INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+                        (key, json.dumps(value)))
+
+    @property
+    def generation(self) -> int:
+        return int(self.get_meta("generation", 0))
+
+    def transaction(self):
+        return _Transaction(self)
+
+    # --- rows ---
+    def rows(self) -> dict[bytes, TrackRow]:
+        cur = self.db.execute("SELECT id, path, size, mtime_ns, fingerprint, status, error, model_id, duration FROM tracks")
+        return {r[1]: TrackRow(*r) for r in cur}
+
+    def upsert(self, path: bytes, size: int, mtime_ns: int, fingerprint: str | None, *, status: str,
+               error: str | None = None, duration: float | None = None, tags: dict | None = None,
+               model_id: str | None = None, genres: np.ndarray | None = None,
+               embedding: np.ndarray | None = None) -> None:
+        tags = tags or {}
+        self.db.execute(
+            """INSERT INTO tracks(path, size, mtime_ns, fingerprint, status, error, duration, title, artist, album,
+                   genre_tag, model_id, genres, embedding, indexed_at)
+               VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+               ON CONFLICT(path) DO UPDATE SET size=excluded.size, mtime_ns=excluded.mtime_ns,
+                   fingerprint=excluded.fingerprint, status=excluded.status, error=excluded.error,
+                   duration=excluded.duration, title=excluded.title, artist=excluded.artist, album=excluded.album,
+                   genre_tag=excluded.genre_tag, model_id=excluded.model_id, genres=excluded.genres,
+                   embedding=excluded.embedding, indexed_at=excluded.indexed_at""",
+            (path, size, mtime_ns, fingerprint, status, error, duration, tags.get("title"), tags.get("artist"),
+             tags.get("album"), tags.get("genre"), model_id,
+             None if genres is None else np.asarray(genres, np.float32).tobytes(),
+             None if embedding is None else np.asarray(embedding, np.float32).tobytes(), time.time()))
+
+    def move(self, track_id: int, new_path: bytes, size: int, mtime_ns: int) -> None:
+        self.db.execute("UPDATE tracks SET path=?, size=?, mtime_ns=? WHERE id=?", (new_path, size, mtime_ns, track_id))
+
+    def touch(self, track_id: int, size: int, mtime_ns: int) -> None:
+        self.db.execute("UPDATE tracks SET size=?, mtime_ns=? WHERE id=?", (size, mtime_ns, track_id))
+
+    def delete(self, ids: list[int]) -> None:
+        self.db.executemany("DELETE FROM tracks WHERE id=?", [(i,) for i in ids])
+
+    def vectors(self, model_id: str | None = None) -> tuple[np.ndarray, list[bytes], np.ndarray, np.ndarray]:
+        """(ids, relative paths, genre vectors [N,G], embeddings [N,D]) of usable tracks."""
+        q = "SELECT id, path, genres, embedding FROM tracks WHERE status='ok'"
+        args: tuple = ()
+        if model_id:
+            q += " AND model_id=?"
+            args = (model_id,)
+        rows = self.db.execute(q + " ORDER BY id", args).fetchall()
+        if not rows:
+            return np.zeros(0, np.int64), [], np.zeros((0, 0), np.float32), np.zeros((0, 0), np.float32)
+        ids = np.array([r[0] for r in rows], np.int64)
+        genres = np.stack([np.frombuffer(r[2], np.float32) for r in rows])
+        embs = np.stack([np.frombuffer(r[3], np.float32) for r in rows])
+        return ids, [r[1] for r in rows], genres, embs
+
+    def failures(self) -> list[tuple[bytes, str]]:
+        return self.db.execute("SELECT path, error FROM tracks WHERE status='failed' ORDER BY path").fetchall()
+
+    def tags(self, track_id: int) -> dict:
+        r = self.db.execute("SELECT title, artist, album, genre_tag, duration FROM tracks WHERE id=?",
+                            (track_id,)).fetchone()
+        return dict(zip(("title", "artist", "album", "genre", "duration"), r)) if r else {}
+
+    def count(self, status: str | None = None) -> int:
+        if status:
+            return self.db.execute("SELECT count(*) FROM tracks WHERE status=?", (status,)).fetchone()[0]
+        return self.db.execute("SELECT count(*) FROM tracks").fetchone()[0]
+
+
+class _Transaction:
+    """BEGIN IMMEDIATE ... COMMIT, bumping `generation`: a killed process
+    leaves either the whole batch or none of it."""
+
+    def __init__(self, cat: Catalog):
+        self.cat = cat
+
+    def __enter__(self) -> Catalog:
+        self.cat.db.execute("BEGIN IMMEDIATE")
+        return self.cat
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.cat.set_meta("generation", self.cat.generation + 1)
+            self.cat.db.execute("COMMIT")
+        else:
+            self.cat.db.execute("ROLLBACK")

@@ -1,0 +1,351 @@
+"""`genrerec` command line: a thin layer over the library.
+
+User errors (bad arguments, unreadable files, missing libraries) print one
+clear line and exit 2; no tracebacks.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Genre classification, track embeddings and playlists from your music library.")
+out = Console()
+err = Console(stderr=True)
+
+
+def _fail(msg: str, code: int = 2) -> None:
+    err.print(f"[bold red]error:[/] {msg}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def _user_errors():
+    from .audio import AudioError
+    from .catalog import CatalogError
+    from .checkpoint import CheckpointError
+    from .data import DataError
+    from .index import LibraryError, LibraryLocked
+    from .recommend import RecommendError
+
+    return (AudioError, CatalogError, CheckpointError, DataError, LibraryError, LibraryLocked, RecommendError)
+
+
+def run(fn):
+    """Call fn(); turn known user errors into one-line messages."""
+    errors = _user_errors()
+    try:
+        return fn()
+    except errors as e:
+        from .index import LibraryLocked
+
+        _fail(str(e), 1 if isinstance(e, LibraryLocked) else 2)
+    except KeyboardInterrupt:
+        err.print("interrupted: finished work is saved; run the same command again to continue")
+        raise typer.Exit(130)
+
+
+@app.callback()
+def main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log details.")) -> None:
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(message)s")
+
+
+def _bar(frac: float, width: int = 30) -> str:
+    full = int(round(frac * width))
+    return "█" * full + "·" * (width - full)
+
+
+# --- classification ---------------------------------------------------------
+
+@app.command()
+def classify(
+    files: List[Path] = typer.Argument(..., help="Audio files to classify."),
+    model: Optional[Path] = typer.Option(None, help="Checkpoint (default: the shipped model)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    top: int = typer.Option(3, min=1, help="Genres shown per file."),
+) -> None:
+    """Genre distribution of each file (whole track)."""
+    from .audio import AudioError
+    from .embed import load_model
+
+    m = run(lambda: load_model(model))
+    results, failed = {}, 0
+    for f in files:
+        try:
+            results[str(f)] = m.classify(f)
+        except AudioError as e:
+            failed += 1
+            results[str(f)] = {"error": e.reason}
+    if as_json:
+        print(json.dumps(results, indent=2))
+    else:
+        t = Table("file", "genres")
+        for f, r in results.items():
+            if "error" in r:
+                t.add_row(f, f"[red]{r['error']}[/]")
+            else:
+                t.add_row(f, "  ".join(f"{g} {p:.0%}" for g, p in list(r.items())[:top]))
+        out.print(t)
+    if failed:
+        raise typer.Exit(1 if failed < len(files) else 2)
+
+
+@app.command()
+def split(
+    data: Path = typer.Option(..., help="Folder with one sub-folder per genre."),
+    out_file: Path = typer.Option(..., "--out", "-o", help="Where to write the split JSON."),
+    method: str = typer.Option("blocks", help="'blocks' (neighbouring clip numbers stay together) or 'random'."),
+    val: float = typer.Option(0.15, min=0.0, max=0.9),
+    test: float = typer.Option(0.15, min=0.0, max=0.9),
+    seed: int = 0,
+) -> None:
+    """Write a stratified, seeded train/val/test split file."""
+    from .data import make_split, save_split, scan_genre_tree
+
+    def go():
+        s = make_split(scan_genre_tree(data), method, val, test, seed)
+        save_split(s, out_file, method=method, seed=seed, data=str(data))
+        counts = {k: sum(v == k for v in s.values()) for k in ("train", "val", "test")}
+        out.print(f"wrote {out_file}: {counts}")
+
+    run(go)
+
+
+@app.command()
+def train(
+    data: Path = typer.Option(..., help="Folder with one sub-folder per genre."),
+    model: str = typer.Option("cnn", help="seed-cnn, cnn or resnet18."),
+    out_dir: Path = typer.Option(..., "--out", "-o", help="Run folder (re-run to resume)."),
+    split_file: Optional[Path] = typer.Option(None, "--split", help="Split JSON (default: a block split, saved in --out)."),
+    epochs: int = typer.Option(80, min=1),
+    batch_size: int = typer.Option(32, min=2),
+    lr: float = typer.Option(2e-3, min=0.0),
+    patience: int = typer.Option(25, min=1),
+    seed: int = 0,
+    imagenet_weights: Optional[Path] = typer.Option(None, help="resnet18: local torchvision ImageNet weights file."),
+) -> None:
+    """Train a genre classifier; the best checkpoint is --out/best.pt."""
+    from .models import MODEL_KINDS
+    from .train import TrainConfig, train as train_fn
+
+    if model not in MODEL_KINDS:
+        _fail(f"--model must be one of {', '.join(MODEL_KINDS)}, got {model!r}")
+    if imagenet_weights and not imagenet_weights.is_file():
+        _fail(f"--imagenet-weights {imagenet_weights}: file not found")
+    cfg = TrainConfig(model=model, epochs=epochs, batch_size=batch_size, lr=lr, patience=patience, seed=seed,
+                      imagenet_weights=str(imagenet_weights or ""))
+    summary = run(lambda: train_fn(data, out_dir, cfg, split_file))
+    out.print_json(data=summary)
+
+
+@app.command()
+def evaluate(
+    checkpoint: Path = typer.Argument(..., help="Checkpoint file (best.pt)."),
+    data: Path = typer.Option(..., help="Folder with one sub-folder per genre."),
+    split_file: Optional[Path] = typer.Option(None, "--split", help="Split JSON; evaluates its --subset clips."),
+    subset: str = typer.Option("test", help="Which split part to evaluate."),
+    out_dir: Optional[Path] = typer.Option(None, "--out", "-o", help="Write evaluation.json and confusion.png here."),
+) -> None:
+    """Clip-level accuracy, per-genre P/R/F1 and confusion matrix."""
+    from .evaluate import evaluate as eval_fn
+
+    rep = run(lambda: eval_fn(checkpoint, data, split_file, subset, out_dir))
+    t = Table("genre", "precision", "recall", "f1", "clips")
+    for g, m in rep["per_genre"].items():
+        t.add_row(g, f"{m['precision']:.2f}", f"{m['recall']:.2f}", f"{m['f1']:.2f}", str(m["support"]))
+    out.print(t)
+    out.print(f"clip accuracy {rep['clip_accuracy']:.3f}  macro-F1 {rep['macro_f1']:.3f}  ({rep['n_clips']} clips)")
+
+
+# --- library ------------------------------------------------------------------
+
+@app.command()
+def index(
+    library: Path = typer.Argument(..., help="Music folder (walked recursively)."),
+    db: Optional[Path] = typer.Option(None, help="Catalog folder (default LIBRARY/.genrerec)."),
+    model: Optional[Path] = typer.Option(None, help="Checkpoint (default: the shipped model)."),
+    workers: Optional[int] = typer.Option(None, min=0, help="Decoding processes (default: CPU count)."),
+    retry_failed: bool = typer.Option(False, help="Retry files that failed before."),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+) -> None:
+    """Index a music folder: embed new/changed tracks, drop removed ones, build the search index."""
+    from .embed import load_model
+    from .index import index_library
+
+    if not library.exists():
+        _fail(f"{library}: no such folder")
+    m = run(lambda: load_model(model))
+    s = run(lambda: index_library(library, db, m, workers=workers, retry_failed=retry_failed))
+    if as_json:
+        print(json.dumps(s.to_dict(), indent=2))
+        return
+    if s.note:
+        out.print(f"[yellow]{s.note}[/]")
+    rt = f", {s.audio_seconds / s.seconds:.0f}x real time" if s.indexed and s.seconds else ""
+    out.print(f"[bold]{s.library}[/]: {s.indexed} indexed, {s.unchanged} unchanged, {s.moved} moved, "
+              f"{s.removed} removed, {len(s.failed)} failed — {s.total_ok} tracks searchable "
+              f"({s.index_kind} index) in {s.seconds:.1f} s{rt}")
+    for p, e in s.failed[:20]:
+        out.print(f"  [red]failed[/] {p}: {e}", highlight=False)
+    if len(s.failed) > 20:
+        out.print(f"  ... and {len(s.failed) - 20} more (see `genrerec stats`)")
+    out.print(f"catalog: {s.db_dir}")
+
+
+def _open(library: Optional[Path], db: Optional[Path], near: list[Path]):
+    from .recommend import Recommender
+
+    if db is not None:
+        return run(lambda: Recommender.open(db))
+    if library is not None:
+        return run(lambda: Recommender.open(library))
+    for p in near:  # like git: look upward from the given tracks, then the current folder
+        if p.exists():
+            from .index import find_db_dir
+
+            d = find_db_dir(p)
+            if d:
+                return run(lambda: Recommender.open(d))
+    return run(lambda: Recommender.open(Path.cwd()))
+
+
+def _history_args(history: list[str]) -> list[Path]:
+    from .playlist import read_m3u
+
+    tracks: list[Path] = []
+    for h in history:
+        p = Path(h)
+        if p.suffix.lower() in (".m3u", ".m3u8"):
+            try:
+                tracks += read_m3u(p)
+            except ValueError as e:
+                _fail(str(e))
+        else:
+            tracks.append(p)
+    if not tracks:
+        _fail("history is empty: give tracks or an .m3u file with --history")
+    return tracks
+
+
+def _print_recs(recs, as_json: bool, title: str) -> None:
+    if as_json:
+        print(json.dumps([{"path": str(r.path), "score": r.score, "genres": dict(list(r.genres.items())[:3]),
+                           "because": str(r.because) if r.because else None, "taste": r.taste} for r in recs],
+                         indent=2))
+        return
+    t = Table("#", "track", "score", "genres", "because of", title=title)
+    for i, r in enumerate(recs, 1):
+        t.add_row(str(i), str(r.path), f"{r.score:.3f}",
+                  " ".join(f"{g} {p:.0%}" for g, p in list(r.genres.items())[:2]),
+                  r.because.name if r.because else "")
+    out.print(t)
+
+
+@app.command()
+def recommend(
+    history: List[str] = typer.Option(..., "--history", "-H", help="Played tracks or .m3u files (repeatable)."),
+    n: int = typer.Option(20, "--n", "-n", help="Playlist length."),
+    temperature: float = typer.Option(0.5, "--temperature", "-t", help="0 = closest matches; higher = more variety."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write an M3U8 playlist here."),
+    absolute: bool = typer.Option(False, help="Absolute paths in the playlist (default: relative to it)."),
+    seed: Optional[int] = typer.Option(None, help="Seed for reproducible playlists."),
+    include_history: bool = typer.Option(False, help="Allow history tracks in the playlist."),
+    library: Optional[Path] = typer.Option(None, help="Library folder (default: found from the tracks)."),
+    db: Optional[Path] = typer.Option(None, help="Catalog folder."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Recommend a playlist from a listening history."""
+    from .playlist import write_m3u
+
+    if n <= 0:
+        _fail(f"--n must be at least 1, got {n}")
+    if not math.isfinite(temperature) or temperature < 0:
+        _fail(f"--temperature must be a finite number >= 0, got {temperature}")
+    tracks = _history_args(history)
+    rec = _open(library, db, tracks)
+    recs = run(lambda: rec.recommend(tracks, n=n, temperature=temperature, exclude_history=not include_history,
+                                     seed=seed))
+    _print_recs(recs, as_json, f"{len(recs)} tracks, temperature {temperature:g}")
+    if output:
+        tags = [rec.catalog.tags(r.track_id) for r in recs]
+        titles = [" - ".join(x for x in (t.get("artist"), t.get("title")) if x) or None for t in tags]
+        write_m3u(output, [r.path for r in recs], relative=not absolute, titles=titles,
+                  durations=[t.get("duration") for t in tags])
+        (err if as_json else out).print(f"wrote {output} ({len(recs)} tracks)")
+
+
+@app.command()
+def similar(
+    track: Path = typer.Argument(..., help="A track in an indexed library."),
+    n: int = typer.Option(10, "--n", "-n"),
+    library: Optional[Path] = typer.Option(None),
+    db: Optional[Path] = typer.Option(None),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Tracks most similar to one track."""
+    if n <= 0:
+        _fail(f"--n must be at least 1, got {n}")
+    rec = _open(library, db, [track])
+    _print_recs(run(lambda: rec.similar(track, n)), as_json, f"similar to {track.name}")
+
+
+@app.command()
+def profile(
+    history: List[str] = typer.Option(..., "--history", "-H", help="Played tracks or .m3u files."),
+    library: Optional[Path] = typer.Option(None),
+    db: Optional[Path] = typer.Option(None),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """The listener's genre mix, and the distinct tastes in their history."""
+    tracks = _history_args(history)
+    rec = _open(library, db, tracks)
+    prof = run(lambda: rec.profile(tracks))
+    tastes = run(lambda: rec.tastes(tracks))
+    if as_json:
+        print(json.dumps({"genres": prof, "tastes": [{"share": t.share, "genres": dict(list(t.genres.items())[:3]),
+                                                      "tracks": [str(p) for p in t.tracks]} for t in tastes]},
+                         indent=2))
+        return
+    for g, p in prof.items():
+        out.print(f"{g:>12} {_bar(p)} {p:5.1%}")
+    out.print(f"\n{len(tastes)} taste(s): " + "; ".join(
+        f"{t.share:.0%} {'/'.join(list(t.genres)[:2])}" for t in tastes))
+
+
+@app.command()
+def stats(
+    library: Optional[Path] = typer.Argument(None, help="Library folder (default: found from the current folder)."),
+    db: Optional[Path] = typer.Option(None),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Library size, genre histogram and failures."""
+    import numpy as np
+
+    rec = _open(library, db, [])
+    cat = rec.catalog
+    top = np.argmax(rec.genre_vectors, axis=1) if len(rec) else np.zeros(0, int)
+    hist = {g: int((top == i).sum()) for i, g in enumerate(rec.genres)}
+    fails = [(os.fsdecode(p), e) for p, e in cat.failures()]
+    hours = cat.db.execute("SELECT coalesce(sum(duration),0) FROM tracks WHERE status='ok'").fetchone()[0] / 3600
+    if as_json:
+        print(json.dumps({"library": str(rec.root), "db": str(rec.db_dir), "tracks": len(rec), "hours": hours,
+                          "genres": hist, "failed": [{"path": p, "error": e} for p, e in fails]}, indent=2))
+        return
+    out.print(f"[bold]{rec.root}[/] ({rec.db_dir}): {len(rec)} tracks, {hours:.1f} h, {len(fails)} failed")
+    for g, c in sorted(hist.items(), key=lambda x: -x[1]):
+        out.print(f"{g:>12} {_bar(c / max(1, len(rec)))} {c}")
+    for p, e in fails[:50]:
+        out.print(f"  [red]failed[/] {p}: {e}", highlight=False)
+
+
+if __name__ == "__main__":
+    sys.exit(app())

@@ -1,0 +1,139 @@
+"""Whole-track genre vectors and embeddings from a trained model.
+
+A track is summarised by windows spread over all of it (at most
+`max_windows`, so an hour-long file costs the same as a short one): the genre
+vector is the mean of the window softmaxes, the embedding the L2-normalised
+mean of the penultimate-layer activations.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+import torch
+
+from .audio import AudioError, read_windows
+from .checkpoint import Checkpoint, load_checkpoint
+from .features import FeatureConfig, log_mel_spectrogram
+
+DEFAULT_MODEL = "genrerec-cnn-gtzan-v1.pt"
+MAX_WINDOWS = 16
+
+
+@dataclass
+class TrackEmbedding:
+    """One track's summary: genre probabilities, unit-norm embedding, duration."""
+
+    genres: np.ndarray  # [n_genres], sums to 1
+    embedding: np.ndarray  # [embed_dim], unit L2 norm
+    duration: float
+    n_windows: int
+
+
+def track_windows(path: str | os.PathLike, features: FeatureConfig, max_windows: int = MAX_WINDOWS) -> tuple[np.ndarray, float]:
+    """Decode windows spread over a track and turn them into log-mels.
+
+    Runs in worker processes during indexing, so it returns plain numpy
+    ([k, n_mels, frames] float16, duration).
+    """
+    wavs, duration = read_windows(path, features.window_s, features.window_s / 2, max_windows, features.sample_rate)
+    specs = log_mel_spectrogram(wavs, features)[..., : features.window_frames]
+    if not torch.isfinite(specs).all():
+        raise AudioError(path, "features are not finite (corrupt samples)")
+    return specs.numpy().astype(np.float16), duration
+
+
+class GenreModel:
+    """A trained classifier used for inference: `classify` and `encode` files."""
+
+    def __init__(self, ckpt: Checkpoint, source: str = ""):
+        self.checkpoint = ckpt
+        self.source = source
+        self.net = ckpt.build()
+        self.genres: list[str] = list(ckpt.genres)
+        self.features: FeatureConfig = ckpt.features
+        self.embed_dim: int = int(self.net.embed_dim)
+        self.model_id: str = ckpt.model_id()
+
+    @torch.no_grad()
+    def infer_windows(self, specs: np.ndarray | torch.Tensor, batch_size: int = 64) -> tuple[np.ndarray, np.ndarray]:
+        """Window-level (softmax [k, G], embedding [k, D]) for log-mel windows [k, M, T]."""
+        x = torch.as_tensor(specs, dtype=torch.float32)
+        probs, embs = [], []
+        for i in range(0, len(x), batch_size):
+            e = self.net.embed(x[i:i + batch_size])
+            probs.append(self.net.classify(e).softmax(-1))
+            embs.append(e)
+        return torch.cat(probs).numpy(), torch.cat(embs).numpy()
+
+    @staticmethod
+    def aggregate(probs: np.ndarray, embs: np.ndarray, duration: float) -> TrackEmbedding:
+        """Pool window outputs into one track summary."""
+        g = probs.mean(0)
+        e = embs.mean(0)
+        norm = float(np.linalg.norm(e))
+        e = e / norm if norm > 0 else np.full_like(e, 1.0 / np.sqrt(len(e)))
+        return TrackEmbedding(g.astype(np.float32), e.astype(np.float32), float(duration), int(len(probs)))
+
+    def encode_windows(self, batch: Sequence[tuple[np.ndarray, float]], batch_size: int = 64) -> list[TrackEmbedding]:
+        """Encode several tracks' windows with one batched forward pass."""
+        if not batch:
+            return []
+        specs = np.concatenate([s for s, _ in batch])
+        probs, embs = self.infer_windows(specs, batch_size)
+        out, i = [], 0
+        for s, dur in batch:
+            out.append(self.aggregate(probs[i:i + len(s)], embs[i:i + len(s)], dur))
+            i += len(s)
+        return out
+
+    def encode(self, paths: Iterable[str | os.PathLike], batch_size: int = 64, show_progress_bar: bool = False,
+               max_windows: int = MAX_WINDOWS, errors: str = "raise") -> list[TrackEmbedding | None]:
+        """Genre vector + embedding for each file.
+
+        Args:
+            paths: audio files.
+            batch_size: windows per forward pass.
+            show_progress_bar: show a progress bar.
+            max_windows: windows sampled across each track.
+            errors: "raise" stops at the first AudioError; "skip" returns None
+                for that file.
+        """
+        from .utils import progress
+
+        paths = list(paths)
+        out: list[TrackEmbedding | None] = []
+        with progress(disable=not show_progress_bar) as bar:
+            task = bar.add_task("encode", total=len(paths), info="")
+            for p in paths:
+                try:
+                    specs, dur = track_windows(p, self.features, max_windows)
+                    out.append(self.encode_windows([(specs, dur)], batch_size)[0])
+                except AudioError:
+                    if errors == "raise":
+                        raise
+                    out.append(None)
+                bar.advance(task)
+        return out
+
+    def classify(self, path: str | os.PathLike, max_windows: int = MAX_WINDOWS) -> dict[str, float]:
+        """Genre distribution of a whole track, highest first."""
+        te = self.encode([path], max_windows=max_windows)[0]
+        assert te is not None
+        order = np.argsort(-te.genres)
+        return {self.genres[i]: float(te.genres[i]) for i in order}
+
+
+def default_model_path() -> Path:
+    return Path(str(resources.files("genrerec") / "assets" / DEFAULT_MODEL))
+
+
+def load_model(path: str | os.PathLike | None = None) -> GenreModel:
+    """Load a checkpoint; with no argument, the model shipped inside the package."""
+    p = Path(path) if path else default_model_path()
+    return GenreModel(load_checkpoint(p), str(p))

@@ -1,0 +1,329 @@
+"""Recommendations from a listening history.
+
+Similarity between two tracks is the inner product of their combined vectors
+(see `index.combined_vectors`): (1 - w) * embedding cosine + w * genre-vector
+cosine, w = GENRE_WEIGHT = 0.5.
+
+The history is first split into *tastes*: average-linkage clusters whose
+members are more similar than TASTE_SIMILARITY, so a listener of jazz and
+metal gets jazz picks and metal picks, not the no-man's-land between them.
+Each taste gets a share of the playlist proportional to its listening
+(weights such as play counts), and a centroid.
+
+Temperature T >= 0 controls how far picks stray from each centroid:
+  * T = 0: the n nearest tracks to the centroid, deterministic.
+  * T > 0: the query's genre part is relaxed toward uniform,
+    g = (1 - lam) * g_taste + lam * uniform with lam = T / (1 + T); a pool of
+    the nearest n * (1 + 10 T) tracks is retrieved, and n are drawn without
+    replacement with probability proportional to exp(similarity / (T * 0.1))
+    (Gumbel top-k, reproducible with `seed`).
+So as T rises, mean similarity to the listener falls, the genre mix widens and
+diversity grows, while the taste shares stay fixed.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping, Sequence, Union
+
+import numpy as np
+
+from .catalog import Catalog, CatalogError
+from .index import (CATALOG_FILE, DB_DIRNAME, GENRE_WEIGHT, LibraryError, combined_vectors, find_db_dir,
+                    load_or_rebuild_index)
+
+TASTE_SIMILARITY = 0.45  # history tracks less similar than this (average linkage) are separate tastes
+MAX_TASTES = 8
+POOL_GROWTH = 10.0  # candidate pool = n * (1 + POOL_GROWTH * T)
+SIM_SCALE = 0.1  # similarity units per e-fold of sampling probability at T = 1
+
+TrackRef = Union[str, os.PathLike, int]
+History = Union[Sequence[TrackRef], Mapping[TrackRef, float], Sequence[tuple[TrackRef, float]]]
+
+
+class RecommendError(ValueError):
+    """Bad arguments or history; the message says which and why."""
+
+
+@dataclass
+class Recommendation:
+    track_id: int
+    path: Path
+    score: float  # similarity to the taste centroid it was drawn for
+    genres: dict[str, float]  # genre distribution, highest first
+    because: Path | None = None  # the history track it is most similar to
+    taste: int = 0
+
+
+@dataclass
+class Taste:
+    share: float  # fraction of listening
+    genres: dict[str, float]
+    tracks: list[Path] = field(default_factory=list)
+
+
+def _check_n(n) -> int:
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n <= 0:
+        raise RecommendError(f"n must be a positive whole number, got {n!r}")
+    return int(n)
+
+
+def _check_temperature(t) -> float:
+    try:
+        t = float(t)
+    except (TypeError, ValueError):
+        raise RecommendError(f"temperature must be a number >= 0, got {t!r}") from None
+    if not math.isfinite(t) or t < 0:
+        raise RecommendError(f"temperature must be a finite number >= 0, got {t!r}")
+    return t
+
+
+def allocate(n: int, shares: Sequence[float]) -> list[int]:
+    """Split n slots by shares (largest remainder): sums to n, each within 1 of n*share."""
+    s = np.asarray(shares, float)
+    s = s / s.sum()
+    raw = s * n
+    base = np.floor(raw).astype(int)
+    for i in np.argsort(-(raw - base), kind="stable")[: n - base.sum()]:
+        base[i] += 1
+    return base.tolist()
+
+
+def cluster_tastes(vectors: np.ndarray, threshold: float = TASTE_SIMILARITY, max_tastes: int = MAX_TASTES) -> np.ndarray:
+    """Cluster labels (0..k-1) for history vectors, by average linkage on cosine."""
+    if len(vectors) < 2:
+        return np.zeros(len(vectors), int)
+    from scipy.cluster.hierarchy import fcluster, linkage
+
+    v = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+    dist = np.clip(1.0 - v @ v.T, 0, 2)
+    iu = np.triu_indices(len(v), 1)
+    Z = linkage(dist[iu], method="average")
+    labels = fcluster(Z, t=1.0 - threshold, criterion="distance")
+    if labels.max() > max_tastes:
+        labels = fcluster(Z, t=max_tastes, criterion="maxclust")
+    _, labels = np.unique(labels, return_inverse=True)
+    return labels
+
+
+def gumbel_top_k(scores: np.ndarray, k: int, temperature: float, rng: np.random.Generator) -> np.ndarray:
+    """Indices of k draws without replacement, P ~ exp(score / (T * SIM_SCALE)); T=0 is plain top-k."""
+    k = min(k, len(scores))
+    if temperature == 0:
+        return np.argsort(-scores, kind="stable")[:k]
+    keys = scores / (temperature * SIM_SCALE) + rng.gumbel(size=len(scores))
+    return np.argsort(-keys, kind="stable")[:k]
+
+
+class Recommender:
+    """Playlists from a library indexed with `genrerec index`.
+
+    Example:
+        rec = Recommender.open("~/Music")
+        for r in rec.recommend(["~/Music/a.mp3", "~/Music/b.flac"], n=10, temperature=0.5):
+            print(r.path, r.score, r.because)
+    """
+
+    def __init__(self, catalog: Catalog, db_dir: Path, genre_weight: float = GENRE_WEIGHT):
+        self.db_dir = db_dir
+        self.catalog = catalog
+        self.genre_weight = genre_weight
+        self.model_id = catalog.get_meta("model_id")
+        self.genres: list[str] = catalog.get_meta("genres", [])
+        root = catalog.get_meta("library")
+        if not self.model_id or root is None:
+            raise LibraryError(f"{db_dir}: the catalog has no indexed tracks yet; run `genrerec index` first")
+        self.root = Path(root)
+        self.ids, rels, self.genre_vectors, emb = catalog.vectors(self.model_id)
+        self.rels = rels
+        self.vectors = combined_vectors(self.genre_vectors, emb, genre_weight) if len(self.ids) else emb
+        self.row_of = {int(i): r for r, i in enumerate(self.ids)}
+        self.id_of_rel = {rel: int(i) for rel, i in zip(rels, self.ids)}
+        self.index = load_or_rebuild_index(db_dir, catalog, self.model_id, genre_weight,
+                                           save=os.access(db_dir, os.W_OK))
+
+    @classmethod
+    def open(cls, library_or_db: str | os.PathLike = ".", genre_weight: float = GENRE_WEIGHT) -> "Recommender":
+        """Open a library folder, its .genrerec folder, a catalog file, or any path inside a library."""
+        p = Path(library_or_db).expanduser()
+        if not p.exists():
+            raise LibraryError(f"{p}: no such file or folder")
+        if p.is_file() and p.name == CATALOG_FILE:
+            db = p.parent
+        elif (p / CATALOG_FILE).exists():
+            db = p
+        elif (p / DB_DIRNAME / CATALOG_FILE).exists():
+            db = p / DB_DIRNAME
+        else:
+            found = find_db_dir(p)
+            if found is None:
+                raise LibraryError(f"{p}: no genrerec library found here or above; run `genrerec index DIR` "
+                                   "first, or pass --library / --db")
+            db = found
+        return cls(Catalog(db / CATALOG_FILE, create=False), db, genre_weight)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    # --- helpers ---
+    def path_of(self, track_id: int) -> Path:
+        return self.root / os.fsdecode(self.rels[self.row_of[track_id]])
+
+    def _genre_dict(self, g: np.ndarray) -> dict[str, float]:
+        order = np.argsort(-g)
+        return {self.genres[i]: round(float(g[i]), 4) for i in order}
+
+    def resolve(self, track: TrackRef) -> int:
+        """Catalog id of a track given by id or path; RecommendError if not indexed."""
+        if isinstance(track, (int, np.integer)) and not isinstance(track, bool):
+            if int(track) not in self.row_of:
+                raise RecommendError(f"track id {track} is not in the library")
+            return int(track)
+        p = Path(os.path.abspath(os.path.expanduser(os.fspath(track))))
+        for base in (self.root, self.root.resolve()):
+            for cand in (p, p.resolve() if p.exists() else p):
+                try:
+                    rel = os.fsencode(os.path.relpath(cand, base))
+                except ValueError:
+                    continue
+                if rel in self.id_of_rel:
+                    return self.id_of_rel[rel]
+        if not p.exists():
+            raise RecommendError(f"{track}: no such file")
+        raise RecommendError(f"{track}: not in the library at {self.root} (not indexed, or failed to index; "
+                             "run `genrerec index` or check `genrerec stats`)")
+
+    def _history(self, history: History) -> tuple[np.ndarray, np.ndarray]:
+        if isinstance(history, (str, bytes, os.PathLike, int)):
+            raise RecommendError("history must be a list of tracks (or a mapping track -> play count)")
+        items = list(history.items()) if isinstance(history, Mapping) else [
+            h if isinstance(h, tuple) else (h, 1.0) for h in history]
+        if not items:
+            raise RecommendError("history is empty: give at least one track the listener played")
+        weights: dict[int, float] = {}
+        unknown = []
+        for track, w in items:
+            try:
+                tid = self.resolve(track)
+            except RecommendError as e:
+                unknown.append(str(e))
+                continue
+            w = float(w)
+            if not math.isfinite(w) or w < 0:
+                raise RecommendError(f"{track}: play count must be a finite number >= 0, got {w}")
+            weights[tid] = weights.get(tid, 0.0) + w
+        if unknown:
+            raise RecommendError("unknown history tracks:\n  " + "\n  ".join(unknown[:20])
+                                 + (f"\n  ... and {len(unknown) - 20} more" if len(unknown) > 20 else ""))
+        if sum(weights.values()) <= 0:
+            raise RecommendError("history weights are all zero")
+        ids = np.array(list(weights), np.int64)
+        return ids, np.array([weights[i] for i in ids], float)
+
+    # --- public API ---
+    def profile(self, history: History) -> dict[str, float]:
+        """The listener's genre distribution: play-weighted mean of genre vectors."""
+        ids, w = self._history(history)
+        g = np.average(self.genre_vectors[[self.row_of[i] for i in ids]], axis=0, weights=w)
+        return self._genre_dict(g)
+
+    def tastes(self, history: History) -> list[Taste]:
+        """The distinct tastes found in a history, largest first."""
+        ids, w = self._history(history)
+        return [t for t, _, _ in self._tastes(ids, w)]
+
+    def _tastes(self, ids: np.ndarray, w: np.ndarray):
+        rows = [self.row_of[i] for i in ids]
+        labels = cluster_tastes(self.vectors[rows])
+        out = []
+        for c in range(labels.max() + 1):
+            m = labels == c
+            g = np.average(self.genre_vectors[rows][m], axis=0, weights=w[m] + 1e-12)
+            e = np.average(self.vectors[rows][m, : -len(self.genres)], axis=0, weights=w[m] + 1e-12)
+            share = float(w[m].sum() / w.sum())
+            out.append((Taste(share, self._genre_dict(g), [self.path_of(int(i)) for i in ids[m]]), g, e))
+        out.sort(key=lambda t: -t[0].share)
+        return out
+
+    def recommend(self, history: History, n: int = 20, temperature: float = 0.0, exclude_history: bool = True,
+                  seed: int | None = None) -> list[Recommendation]:
+        """A playlist of up to n tracks for a listener.
+
+        Args:
+            history: tracks the listener played (paths or ids), or a mapping
+                track -> play count.
+            n: playlist length.
+            temperature: 0 = closest matches; higher = further afield (see module doc).
+            exclude_history: leave out tracks already in the history.
+            seed: makes sampling at temperature > 0 reproducible.
+        """
+        n = _check_n(n)
+        T = _check_temperature(temperature)
+        ids, w = self._history(history)
+        rng = np.random.default_rng(seed)
+        tastes = self._tastes(ids, w)
+        quotas = allocate(n, [t.share for t, _, _ in tastes])
+        hist_vecs = self.vectors[[self.row_of[i] for i in ids]]
+        banned = set(int(i) for i in ids) if exclude_history else set()
+        lam = T / (1.0 + T)
+        uniform = np.full(len(self.genres), 1.0 / len(self.genres))
+        picks: list[tuple[float, Recommendation]] = []
+        chosen: set[int] = set()
+        for ti, ((taste, g, e), quota) in enumerate(zip(tastes, quotas)):
+            if quota == 0:
+                continue
+            e_unit = e / max(np.linalg.norm(e), 1e-12) * math.sqrt(1 - self.genre_weight)
+            q_genre = (1 - lam) * g + lam * uniform
+            query = np.concatenate([e_unit, math.sqrt(self.genre_weight) * q_genre / np.linalg.norm(q_genre)])
+            pool = int(math.ceil(quota * (1 + POOL_GROWTH * T))) + len(banned) + len(chosen)
+            got = self._draw(query, quota, pool, T, rng, banned | chosen)
+            for rank, (tid, score) in enumerate(got):
+                chosen.add(tid)
+                v = self.vectors[self.row_of[tid]]
+                because = self.path_of(int(ids[int(np.argmax(hist_vecs @ v))]))
+                rec = Recommendation(tid, self.path_of(tid), round(float(score), 4),
+                                     self._genre_dict(self.genre_vectors[self.row_of[tid]]), because, ti)
+                picks.append(((rank + 0.5) / quota, rec))  # interleave tastes evenly
+        picks.sort(key=lambda x: x[0])
+        return [r for _, r in picks][:n]
+
+    def _draw(self, query: np.ndarray, k: int, pool: int, T: float, rng: np.random.Generator,
+              banned: set[int]) -> list[tuple[int, float]]:
+        """k tracks for one query, skipping banned ids and files that are gone."""
+        total = len(self.index)
+        while True:
+            scores, found = self.index.query(query, min(pool, total))
+            cand = [(int(i), float(s)) for i, s in zip(found[0], scores[0]) if i >= 0 and int(i) not in banned]
+            if len(cand) >= k or pool >= total:
+                break
+            pool = min(total, pool * 2)
+        out: list[tuple[int, float]] = []
+        order = gumbel_top_k(np.array([s for _, s in cand]), len(cand), T, rng)
+        for j in order:  # in draw order; skip files deleted since indexing
+            tid, s = cand[j]
+            if self.path_of(tid).exists():
+                out.append((tid, s))
+                if len(out) == k:
+                    break
+        return out
+
+    def similar(self, track: TrackRef, n: int = 10) -> list[Recommendation]:
+        """The n tracks most similar to one track."""
+        n = _check_n(n)
+        tid = self.resolve(track)
+        got = self._draw(self.vectors[self.row_of[tid]], n, n + 1, 0.0, np.random.default_rng(0), {tid})
+        src = self.path_of(tid)
+        return [Recommendation(i, self.path_of(i), round(s, 4), self._genre_dict(self.genre_vectors[self.row_of[i]]),
+                               src) for i, s in got]
+
+    def close(self) -> None:
+        self.catalog.close()
+
+    def __enter__(self) -> "Recommender":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

@@ -1,0 +1,258 @@
+"""One readable training loop (nanoGPT-style): segment training on random
+crops with SpecAugment, gain and mixup; clip-level validation by averaging
+window predictions; best checkpoint kept; resumable after an interrupt."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import time
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .checkpoint import Checkpoint, save_checkpoint
+from .data import Clip, DataError, SpecCache, genres_of, load_specs, load_split, make_split, save_split, scan_genre_tree
+from .features import FeatureConfig, frame_windows
+from .models import ModelDims, build_model, count_parameters
+from .utils import atomic_path, atomic_write_json, progress, seed_everything
+
+log = logging.getLogger("genrerec")
+
+
+@dataclass
+class TrainConfig:
+    model: str = "cnn"
+    epochs: int = 80
+    batch_size: int = 32
+    lr: float = 2e-3
+    weight_decay: float = 0.05
+    warmup_epochs: int = 3
+    crops_per_clip: int = 8  # random 3 s crops drawn from each training clip per epoch
+    mixup_alpha: float = 0.4  # 0 disables mixing of examples
+    freq_masks: int = 2
+    freq_mask_width: int = 12
+    time_masks: int = 2
+    time_mask_width: int = 20
+    gain_db: float = 6.0
+    label_smoothing: float = 0.05
+    patience: int = 25  # epochs without val improvement before stopping
+    eval_hop_s: float = 1.5
+    seed: int = 0
+    threads: int = 0  # torch threads; 0 = torch default
+    imagenet_weights: str = ""  # resnet18 only: local torchvision weights file
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TrainConfig":
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in names})
+
+
+def augment(x: torch.Tensor, cfg: TrainConfig, gen: torch.Generator, std_db: float) -> torch.Tensor:
+    """Gain and SpecAugment masks on a batch [B, M, T] of standardised log-mels."""
+    B, M, T = x.shape
+    x = x + (torch.rand(B, 1, 1, generator=gen) * 2 - 1) * cfg.gain_db / std_db
+    fill = x.mean()
+    for _ in range(cfg.freq_masks):
+        w = torch.randint(0, cfg.freq_mask_width + 1, (B,), generator=gen)
+        s = (torch.rand(B, generator=gen) * (M - w)).long()
+        idx = torch.arange(M)
+        mask = (idx[None] >= s[:, None]) & (idx[None] < (s + w)[:, None])
+        x = x.masked_fill(mask[:, :, None], float(fill))
+    for _ in range(cfg.time_masks):
+        w = torch.randint(0, cfg.time_mask_width + 1, (B,), generator=gen)
+        s = (torch.rand(B, generator=gen) * (T - w)).long()
+        idx = torch.arange(T)
+        mask = (idx[None] >= s[:, None]) & (idx[None] < (s + w)[:, None])
+        x = x.masked_fill(mask[:, None, :], float(fill))
+    return x
+
+
+def random_crops(specs: list[torch.Tensor], labels: list[int], n_frames: int, per_clip: int,
+                 gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    xs, ys = [], []
+    for spec, y in zip(specs, labels):
+        T = spec.shape[-1]
+        for _ in range(per_clip):
+            if T <= n_frames:
+                crop = F.pad(spec, (0, n_frames - T))
+            else:
+                s = int(torch.randint(0, T - n_frames + 1, (1,), generator=gen))
+                crop = spec[:, s:s + n_frames]
+            xs.append(crop)
+            ys.append(y)
+    return torch.stack(xs), torch.tensor(ys)
+
+
+@torch.no_grad()
+def clip_probabilities(model: torch.nn.Module, specs: list[torch.Tensor], n_frames: int, hop_frames: int,
+                       batch_size: int = 64) -> np.ndarray:
+    """Clip-level genre probabilities: the mean of window softmaxes over each whole clip."""
+    model.eval()
+    out = []
+    for spec in specs:
+        wins = frame_windows(spec, n_frames, hop_frames)
+        probs = torch.cat([model(wins[i:i + batch_size]).softmax(-1) for i in range(0, len(wins), batch_size)])
+        out.append(probs.mean(0).numpy())
+    return np.stack(out) if out else np.zeros((0, 0))
+
+
+def _lr_at(step: int, total: int, warmup: int, base: float) -> float:
+    if step < warmup:
+        return base * (step + 1) / warmup
+    p = (step - warmup) / max(1, total - warmup)
+    return base * 0.5 * (1 + math.cos(math.pi * min(1.0, p)))
+
+
+def prepare_split(data_dir: str | os.PathLike, split_path: str | os.PathLike | None, out_dir: Path,
+                  seed: int) -> tuple[list[Clip], dict[str, str]]:
+    """Use the given split file, or make a block split and save it in out_dir."""
+    clips = scan_genre_tree(data_dir)
+    if split_path:
+        split = load_split(split_path, clips)
+    else:
+        split = make_split(clips, "blocks", seed=seed)
+        save_split(split, out_dir / "split.json", method="blocks", seed=seed, data=str(data_dir))
+    return clips, split
+
+
+def train(
+    data_dir: str | os.PathLike,
+    out_dir: str | os.PathLike,
+    cfg: TrainConfig = TrainConfig(),
+    split_path: str | os.PathLike | None = None,
+    features: FeatureConfig = FeatureConfig(),
+    cache_dir: str | os.PathLike | None = None,
+    show_progress: bool = True,
+) -> dict:
+    """Train a genre classifier; returns the run summary (also in out_dir/summary.json).
+
+    out_dir receives: config.json, split.json (unless one was given), last.pt
+    (resume state, rewritten every epoch), best.pt (the checkpoint to use),
+    history.json. Re-running with the same out_dir resumes.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    run_config = {"train": asdict(cfg), "features": features.to_dict(), "data": str(data_dir),
+                  "split": str(split_path) if split_path else None}
+    cfg_file = out / "config.json"
+    if cfg_file.exists() and (out / "last.pt").exists():
+        old = json.loads(cfg_file.read_text())
+        if old["train"] != run_config["train"] or old["features"] != run_config["features"]:
+            raise DataError(f"{out} holds a run with different settings; use a new --out folder to start afresh")
+    atomic_write_json(cfg_file, run_config)
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    seed_everything(cfg.seed)
+
+    if split_path is None and (out / "split.json").exists():
+        split_path = out / "split.json"  # resuming: keep the split we made
+    clips, split = prepare_split(data_dir, split_path, out, cfg.seed)
+    genres = genres_of(clips)
+    cache = SpecCache(features, cache_dir)
+    sets = {}
+    for name in ("train", "val"):
+        chosen = [c for c in clips if split.get(c.key) == name]
+        specs, kept = load_specs(chosen, cache, show_progress)
+        sets[name] = (specs, [genres.index(c.genre) for c in kept])
+    if not sets["train"][0]:
+        raise DataError("no training clips: check the data folder and split file")
+
+    dims = ModelDims(cfg.model, len(genres), features.n_mels, features.window_frames)
+    extra = {"imagenet_weights": cfg.imagenet_weights or None} if cfg.model == "resnet18" else {}
+    model = build_model(dims, **extra)
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    gen = torch.Generator().manual_seed(cfg.seed)
+    steps_per_epoch = math.ceil(len(sets["train"][0]) * cfg.crops_per_clip / cfg.batch_size)
+    total_steps = steps_per_epoch * cfg.epochs
+    state = {"epoch": 0, "step": 0, "best": None, "best_epoch": -1, "history": [], "stopped": False, "seconds": 0.0}
+
+    last = out / "last.pt"
+    if last.exists():
+        ck = torch.load(last, map_location="cpu", weights_only=False)
+        model.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["opt"])
+        gen.set_state(ck["gen"])
+        torch.set_rng_state(ck["torch_rng"])
+        state = ck["state"]
+        log.info("resuming %s at epoch %d", out, state["epoch"])
+
+    hop_frames = int(round(cfg.eval_hop_s * features.sample_rate / features.hop_length))
+    n_frames = features.window_frames
+    std_db = features.norm_std
+    tr_specs, tr_labels = sets["train"]
+    va_specs, va_labels = sets["val"]
+    t_start = time.time() - state["seconds"]
+
+    def save_best(metrics: dict) -> None:
+        save_checkpoint(Checkpoint(dims, genres, features, model.state_dict(), metrics,
+                                   {**asdict(cfg), "data": str(data_dir)}), out / "best.pt")
+
+    with progress(disable=not show_progress) as bar:
+        task = bar.add_task(f"train {cfg.model}", total=cfg.epochs, completed=state["epoch"], info="")
+        while state["epoch"] < cfg.epochs and not state["stopped"]:
+            model.train()
+            x_all, y_all = random_crops(tr_specs, tr_labels, n_frames, cfg.crops_per_clip, gen)
+            perm = torch.randperm(len(x_all), generator=gen)
+            tot_loss, n_seen = 0.0, 0
+            for i in range(0, len(perm), cfg.batch_size):
+                idx = perm[i:i + cfg.batch_size]
+                if len(idx) < 2:
+                    continue
+                x = augment(x_all[idx], cfg, gen, std_db)
+                y = F.one_hot(y_all[idx], len(genres)).float()
+                if cfg.mixup_alpha > 0:
+                    lam = float(np.random.default_rng(int(torch.randint(0, 2**31, (1,), generator=gen))).beta(
+                        cfg.mixup_alpha, cfg.mixup_alpha))
+                    lam = max(lam, 1 - lam)
+                    j = torch.randperm(len(idx), generator=gen)
+                    x, y = lam * x + (1 - lam) * x[j], lam * y + (1 - lam) * y[j]
+                if cfg.label_smoothing:
+                    y = y * (1 - cfg.label_smoothing) + cfg.label_smoothing / len(genres)
+                for g in opt.param_groups:
+                    g["lr"] = _lr_at(state["step"], total_steps, cfg.warmup_epochs * steps_per_epoch, cfg.lr)
+                loss = torch.sum(-y * F.log_softmax(model(x), -1), -1).mean()
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                state["step"] += 1
+                tot_loss += loss.item() * len(idx)
+                n_seen += len(idx)
+            state["epoch"] += 1
+            row = {"epoch": state["epoch"], "train_loss": tot_loss / max(1, n_seen),
+                   "seconds": round(time.time() - t_start, 1)}
+            if va_specs:
+                probs = clip_probabilities(model, va_specs, n_frames, hop_frames)
+                yv = np.array(va_labels)
+                row["val_acc"] = float((probs.argmax(1) == yv).mean())
+                row["val_loss"] = float(-np.log(np.clip(probs[np.arange(len(yv)), yv], 1e-8, 1)).mean())
+                score = (row["val_acc"], -row["val_loss"])
+                if state["best"] is None or score > tuple(state["best"]):
+                    state["best"], state["best_epoch"] = list(score), state["epoch"]
+                    save_best({"val_clip_accuracy": row["val_acc"], "val_loss": row["val_loss"],
+                               "epoch": state["epoch"]})
+                elif state["epoch"] - state["best_epoch"] >= cfg.patience:
+                    state["stopped"] = True
+            else:  # no validation clips: keep the last epoch
+                state["best_epoch"] = state["epoch"]
+                save_best({"epoch": state["epoch"], "train_loss": row["train_loss"]})
+            state["history"].append(row)
+            state["seconds"] = time.time() - t_start
+            with atomic_path(last) as tmp:
+                torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "gen": gen.get_state(),
+                            "torch_rng": torch.get_rng_state(), "state": state}, tmp)
+            info = f"loss {row['train_loss']:.3f}" + (f" val acc {row['val_acc']:.2f}" if "val_acc" in row else "")
+            bar.update(task, completed=state["epoch"], info=info)
+
+    summary = {"model": cfg.model, "parameters": count_parameters(model), "epochs_run": state["epoch"],
+               "best_epoch": state["best_epoch"], "early_stopped": state["stopped"],
+               "best_val": state["best"], "train_clips": len(tr_specs), "val_clips": len(va_specs),
+               "seconds": round(state["seconds"], 1), "checkpoint": str(out / "best.pt")}
+    atomic_write_json(out / "history.json", state["history"])
+    atomic_write_json(out / "summary.json", summary)
+    return summary
