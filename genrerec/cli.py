@@ -208,13 +208,15 @@ def _open(library: Optional[Path], db: Optional[Path], near: list[Path]):
         return run(lambda: Recommender.open(db))
     if library is not None:
         return run(lambda: Recommender.open(library))
-    for p in near:  # like git: look upward from the given tracks, then the current folder
-        if p.exists():
-            from .index import find_db_dir
+    from .index import find_db_dir
 
-            d = find_db_dir(p)
-            if d:
-                return run(lambda: Recommender.open(d))
+    for p in near:  # like git: look upward from the given tracks, then the current folder
+        p = p.absolute()
+        while not p.exists() and p != p.parent:
+            p = p.parent
+        d = find_db_dir(p)
+        if d:
+            return run(lambda: Recommender.open(d))
     return run(lambda: Recommender.open(Path.cwd()))
 
 

@@ -143,7 +143,10 @@ def train(
     cfg_file = out / "config.json"
     if cfg_file.exists() and (out / "last.pt").exists():
         old = json.loads(cfg_file.read_text())
-        if old["train"] != run_config["train"] or old["features"] != run_config["features"]:
+        free = ("epochs", "patience", "threads")  # may change on resume (e.g. to train longer)
+        same = {k: v for k, v in old["train"].items() if k not in free} == {
+            k: v for k, v in run_config["train"].items() if k not in free}
+        if not same or old["features"] != run_config["features"]:
             raise DataError(f"{out} holds a run with different settings; use a new --out folder to start afresh")
     atomic_write_json(cfg_file, run_config)
     if cfg.threads:

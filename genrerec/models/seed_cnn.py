@@ -9,7 +9,7 @@ from torch import nn
 class SeedCNN(nn.Module):
     """Four 3x3 conv blocks 1->64->128->256->512, max-pools 2,2,4,4, dropout 0.5,
     fc1 -> 1024 -> 256 -> n_classes. fc1's input size follows from the input
-    shape (77,824 in the original project; 4,608 for our 96x151 windows)."""
+    shape (77,824 in the original project; 1,024 for our 96x151 windows)."""
 
     def __init__(self, n_classes: int, n_mels: int, n_frames: int):
         super().__init__()

@@ -1,0 +1,87 @@
+"""The CLI end to end on a synthetic library, and its error handling."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+from genrerec.cli import app
+from genrerec.index import index_library
+from genrerec.playlist import read_m3u
+from tests.conftest import write_audio
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def indexed(library, tiny_model):
+    index_library(library, model=tiny_model, workers=0, show_progress=False)
+    return library
+
+
+def test_index_command(library, tiny_model_path):
+    r = runner.invoke(app, ["index", str(library), "--model", str(tiny_model_path), "--workers", "0", "--json"])
+    assert r.exit_code == 0, r.output
+    s = json.loads(r.stdout)
+    assert s["indexed"] == 12 and s["total_ok"] == 12
+
+
+def test_recommend_writes_playlist_found_from_tracks(indexed, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    hist = [str(indexed / "low" / "low0.wav"), str(indexed / "high" / "high0.wav")]
+    r = runner.invoke(app, ["recommend", "-H", hist[0], "-H", hist[1], "-n", "5", "-t", "0", "-o", "out.m3u8"])
+    assert r.exit_code == 0, r.output
+    tracks = read_m3u(tmp_path / "out.m3u8")
+    assert len(tracks) == 5 and all(t.exists() for t in tracks)
+    assert not {str(t.resolve()) for t in tracks} & set(hist)
+    # the same history from an m3u file
+    (tmp_path / "h.m3u").write_text("\n".join(hist))
+    r = runner.invoke(app, ["recommend", "-H", "h.m3u", "-n", "3", "--json"])
+    assert r.exit_code == 0 and len(json.loads(r.stdout)) == 3
+
+
+def test_similar_profile_stats(indexed, tmp_path, monkeypatch):
+    t = str(indexed / "mid" / "mid1.wav")
+    r = runner.invoke(app, ["similar", t, "-n", "3", "--json"])
+    assert r.exit_code == 0 and len(json.loads(r.stdout)) == 3
+    r = runner.invoke(app, ["profile", "-H", t, "--json"])
+    assert r.exit_code == 0 and abs(sum(json.loads(r.stdout)["genres"].values()) - 1) < 1e-3
+    monkeypatch.chdir(indexed / "mid")  # found upward, like git
+    r = runner.invoke(app, ["stats", "--json"])
+    assert r.exit_code == 0 and json.loads(r.stdout)["tracks"] == 12
+
+
+@pytest.mark.parametrize("args,msg", [
+    (["recommend", "-H", "{lib}/low/low0.wav", "-n", "0"], "--n must be at least 1"),
+    (["recommend", "-H", "{lib}/low/low0.wav", "-t", "-1"], "--temperature must be"),
+    (["recommend", "-H", "{lib}/low/low0.wav", "-t", "nan"], "--temperature must be"),
+    (["recommend", "-H", "{lib}/nope.wav"], "no such file"),
+    (["similar", "{tmp}/outside.wav"], "no genrerec library found"),
+    (["stats", "{tmp}"], "no genrerec library found"),
+    (["index", "{tmp}/missing"], "no such folder"),
+    (["classify", "{tmp}/outside.wav", "--model", "{tmp}/garbage.pt"], "not a genrerec checkpoint"),
+    (["train", "--data", "{tmp}", "--out", "{tmp}/r", "--model", "vgg"], "--model must be one of"),
+])
+def test_user_errors_are_one_line_exit_2(indexed, tmp_path, args, msg):
+    write_audio(tmp_path / "outside.wav", "low", seconds=4)
+    (tmp_path / "garbage.pt").write_bytes(b"junk")
+    args = [a.format(lib=indexed, tmp=tmp_path) for a in args]
+    r = runner.invoke(app, args)
+    assert r.exit_code == 2, r.output
+    assert msg in r.output and "Traceback" not in r.output
+
+
+def test_classify_reports_bad_files_without_stopping(tmp_path, tiny_model_path):
+    good = write_audio(tmp_path / "good.wav", "low", seconds=4)
+    bad = tmp_path / "bad.mp3"
+    bad.write_text("nope")
+    r = runner.invoke(app, ["classify", str(good), str(bad), "--model", str(tiny_model_path), "--json"])
+    out = json.loads(r.stdout)
+    assert r.exit_code == 1 and set(out[str(good)]) == {"high", "low", "mid"} and "error" in out[str(bad)]
+
+
+def test_console_script_runs():
+    r = subprocess.run([sys.executable, "-m", "genrerec.cli", "--help"], capture_output=True, text=True)
+    assert r.returncode == 0 and "recommend" in r.stdout
