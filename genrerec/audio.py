@@ -107,7 +107,8 @@ def _sf_info(path: Path) -> AudioInfo | None:
     import soundfile as sf
 
     try:
-        info = sf.info(str(path))
+        with _quiet_c_stderr():
+            info = sf.info(str(path))
     except Exception:
         return None
     if info.samplerate <= 0:
@@ -122,9 +123,20 @@ def _sf_read(path: Path, spans: list[tuple[float, float]]) -> tuple[list[np.ndar
     with _quiet_c_stderr(), sf.SoundFile(str(path)) as f:
         sr = f.samplerate
         for start, dur in spans:
-            f.seek(min(int(start * sr), max(f.frames - 1, 0)))
-            n = -1 if dur is None else int(round(dur * sr))
-            out.append(_to_mono(f.read(n, dtype="float32", always_2d=True)))
+            want = f.frames if dur is None else int(round(dur * sr))
+            chunks, have = [], 0
+            try:
+                f.seek(min(int(start * sr), max(f.frames - 1, 0)))
+                while have < want:  # 1 s blocks: a damaged file keeps what decoded before the damage
+                    block = f.read(min(want - have, sr), dtype="float32", always_2d=True)
+                    if len(block) == 0:
+                        break
+                    chunks.append(_to_mono(block))
+                    have += len(block)
+            except Exception:
+                if len(spans) == 1 and not chunks:
+                    raise
+            out.append(np.concatenate(chunks) if chunks else np.zeros(0, np.float32))
     return out, sr
 
 
@@ -151,6 +163,23 @@ def _av_info(path: Path) -> AudioInfo | None:
         return None
 
 
+def _tolerant(frames):
+    """Yield decoded frames until the stream ends or breaks (truncated file)."""
+    it = iter(frames)
+    got_any = False
+    while True:
+        try:
+            frame = next(it)
+        except StopIteration:
+            return
+        except Exception:
+            if not got_any:
+                raise
+            return
+        got_any = True
+        yield frame
+
+
 def _av_read(path: Path, spans: list[tuple[float, float | None]], sr: int) -> list[np.ndarray]:
     import av
 
@@ -165,7 +194,7 @@ def _av_read(path: Path, spans: list[tuple[float, float | None]], sr: int) -> li
             chunks: list[np.ndarray] = []
             have = 0
             skip = None
-            for frame in c.decode(stream):
+            for frame in _tolerant(c.decode(stream)):
                 if skip is None:  # seek lands on a keyframe at or before `start`
                     t = float(frame.pts * frame.time_base) if frame.pts is not None else start
                     skip = max(0, int(round((start - t) * sr)))
@@ -287,7 +316,8 @@ def read_windows(
         starts = window_starts(dur, window_s, hop_s, max_windows)
         if not starts:
             raise AudioError(path, f"too short: {dur:.2f} s, need at least one {window_s:g} s window")
-        contiguous = (len(starts) - 1) * hop_s + window_s >= dur - 1e-6 and dur <= MAX_FULL_DECODE_S
+        n_all = len(window_starts(dur, window_s, hop_s, None))
+        contiguous = len(starts) == n_all and dur <= MAX_FULL_DECODE_S
         if contiguous:  # windows tile the track: decode once, slice
             wav = _read_spans(path, info, [(0.0, None)], sr)[0]
             dur = wav.size / sr  # trust decoded length over the header

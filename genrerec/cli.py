@@ -183,6 +183,8 @@ def index(
 
     if not library.exists():
         _fail(f"{library}: no such folder")
+    if not library.is_dir():
+        _fail(f"{library}: not a folder; give the folder that holds your music")
     m = run(lambda: load_model(model))
     s = run(lambda: index_library(library, db, m, workers=workers, retry_failed=retry_failed))
     if as_json:

@@ -40,6 +40,23 @@ HNSW_THRESHOLD = 200_000  # exact search below this many tracks, HNSW above (see
 _MAGIC = (b"ID3", b"fLaC", b"OggS", b"RIFF", b"FORM", b".snd", b"\xff\xfb", b"\xff\xf3", b"\xff\xf2")
 
 
+def _fault(stage: str) -> None:
+    """Crash-test hook: with GENREREC_FAULT="stage:n" the process SIGKILLs itself
+    the n-th time it reaches `stage` (scan, decode, infer, commit, save-index).
+    Used by tests/reliability to kill the indexer at exact points."""
+    spec = os.environ.get("GENREREC_FAULT")
+    if not spec:
+        return
+    want, _, n = spec.partition(":")
+    if want == stage:
+        _FAULT_COUNTS[stage] = _FAULT_COUNTS.get(stage, 0) + 1
+        if _FAULT_COUNTS[stage] >= int(n or 1):
+            os.kill(os.getpid(), 9)
+
+
+_FAULT_COUNTS: dict[str, int] = {}
+
+
 class LibraryError(Exception):
     """A library cannot be indexed or opened; the message says what to do."""
 
@@ -159,6 +176,7 @@ def load_or_rebuild_index(db_dir: Path, cat: Catalog, model_id: str, genre_weigh
 
 def save_vector_index(db_dir: Path, vi: VectorIndex, meta: dict) -> None:
     vi.save(db_dir / INDEX_FILE)  # index first, then the meta that vouches for it
+    _fault("save-index")
     atomic_write_json(db_dir / INDEX_META, {**meta, "count": len(vi), "kind": vi.kind})
 
 
@@ -322,6 +340,13 @@ def _worker_init(features, threads: int) -> None:
     global _WORKER_FEATURES
     import torch
 
+    try:  # Linux: die with the parent, so a killed indexer leaves no orphans
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, 9)  # PR_SET_PDEATHSIG, SIGKILL
+    except Exception:
+        pass
+
     torch.set_num_threads(threads)
     _WORKER_FEATURES = features
 
@@ -338,6 +363,7 @@ def _prepare(args: tuple[bytes, str, int]) -> dict:
         out.update(size=st.st_size, mtime_ns=st.st_mtime_ns)
         out["fingerprint"] = fingerprint(p)
         specs, dur = track_windows(p, _WORKER_FEATURES, max_windows)
+        _fault("decode")
         out.update(specs=specs, duration=dur, tags=_read_tags(p))
     except AudioError as e:
         out["error"] = e.reason
@@ -442,6 +468,7 @@ def index_library(
 
             scan_errors: list[tuple[str, str]] = []
             files = scan_library(root, skip=[db], on_error=lambda p, e: scan_errors.append((p, e)))
+            _fault("scan")
             summary.failed += scan_errors
             rows = cat.rows()
             on_disk = {f.rel for f in files}
@@ -538,6 +565,7 @@ def _embed_into(cat, model, todo, summary, workers, batch_tracks, max_windows, s
 
 def _commit(cat: Catalog, model, batch: list[dict], summary: IndexSummary) -> int:
     good = [r for r in batch if "error" not in r]
+    _fault("infer")
     try:
         embs = model.encode_windows([(r["specs"], r["duration"]) for r in good])
     except Exception as e:  # a model failure on one batch: fall back to one by one
@@ -563,5 +591,6 @@ def _commit(cat: Catalog, model, batch: list[dict], summary: IndexSummary) -> in
                 cat.upsert(r["rel"], r.get("size", 0), r.get("mtime_ns", 0), r.get("fingerprint"), status="failed",
                            error=r["error"])
                 summary.failed.append((_decode_rel(r["rel"]), r["error"]))
+        _fault("commit")  # inside the transaction: a kill here must roll the batch back
     return len(batch)
 

@@ -34,10 +34,7 @@ def read_m3u(path: str | os.PathLike) -> list[Path]:
         raw = p.read_bytes()
     except OSError as e:
         raise ValueError(f"{p}: cannot read playlist ({e.strerror})") from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = raw.decode("latin-1")
+    text = raw.decode("utf-8-sig", "surrogateescape")  # non-UTF-8 names map back to their bytes
     out = []
     for line in text.splitlines():
         line = line.strip()

@@ -35,8 +35,9 @@ def atomic_path(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:
+    """UTF-8; file names that are not valid UTF-8 keep their original bytes."""
     with atomic_path(path) as tmp:
-        tmp.write_text(text, encoding="utf-8")
+        tmp.write_bytes(text.encode("utf-8", "surrogateescape"))
 
 
 def atomic_write_json(path: str | os.PathLike, obj) -> None:
