@@ -8,7 +8,7 @@ LIBRARY ?= ../shared/gtzan
 DEMO_DB ?= .demo/library.genrerec
 HISTORY ?= $(LIBRARY)/jazz/jazz.00001.mp3 $(LIBRARY)/jazz/jazz.00003.mp3 $(LIBRARY)/metal/metal.00002.mp3
 
-.PHONY: venv demo test bench clean
+.PHONY: venv demo test bench docs clean
 
 venv: $(STAMP)
 
@@ -32,6 +32,9 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/run_quick.py
+
+docs: $(STAMP)
+	$(PY) -c "from genrerec.cli import cli_reference; open('docs/cli.md', 'w').write(cli_reference())"
 
 clean:
 	rm -rf .demo demo-playlist.m3u8 .pytest_cache

@@ -61,3 +61,19 @@ def env_md(env: dict) -> str:
     return (f"Hardware: {env['cpu']} ({env['cores']} cores, torch threads {env['torch_threads']}, "
             f"GPU: {'yes' if env['gpu'] else 'no'}). Software: Python {env['python']}, torch {env['torch']}, "
             f"numpy {env['numpy']}, faiss {env['faiss']}, genrerec {env['genrerec']}.")
+
+
+def fold_models(data: Path, runs: Path, folds: int = 2, model: str = "cnn", epochs: int = 60):
+    """k-fold block CV models: [(fold split {clip key: part}, checkpoint path)], trained (or resumed) as needed.
+    Fold i holds out the i-th contiguous block of clip numbers of every genre."""
+    from genrerec.data import block_folds, save_split, scan_genre_tree
+    from genrerec.train import TrainConfig, train
+
+    out = []
+    for fi, fold in enumerate(block_folds(scan_genre_tree(data), folds)):
+        fpath = runs / f"fold{fi}.json"
+        save_split(fold, fpath, method=f"block-cv{folds}", fold=fi)
+        run = runs / f"{model}-fold{fi}"
+        train(data, run, TrainConfig(model=model, epochs=epochs), fpath)
+        out.append((fold, run / "best.pt"))
+    return out

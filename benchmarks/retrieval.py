@@ -18,12 +18,11 @@ from pathlib import Path
 
 import numpy as np
 
-from common import DEFAULT_DATA, DOCS, ROOT, env_md, environment, md_table
+from common import DEFAULT_DATA, DOCS, ROOT, env_md, environment, fold_models, md_table
 
 from genrerec import load_model
-from genrerec.data import block_folds, save_split, scan_genre_tree
+from genrerec.data import block_folds, scan_genre_tree
 from genrerec.index import GENRE_WEIGHT, combined_vectors
-from genrerec.train import TrainConfig, train
 from genrerec.utils import atomic_write_json, atomic_write_text
 
 
@@ -69,9 +68,8 @@ def main() -> None:
     hand = {c.key: handcrafted_features(c.path) for c in clips}
     per_method: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
     rng = np.random.default_rng(0)
+    models = {m: fold_models(args.data, args.runs, args.folds, m, args.epochs) for m in args.models.split(",")}
     for fi, fold in enumerate(block_folds(clips, args.folds)):
-        fpath = args.runs / f"fold{fi}.json"
-        save_split(fold, fpath, method=f"block-cv{args.folds}", fold=fi)
         test = [c for c in clips if fold[c.key] == "test"]
         train_keys = [c.key for c in clips if fold[c.key] == "train"]
         labels = np.array([genres.index(c.genre) for c in test])
@@ -83,9 +81,7 @@ def main() -> None:
         r = rng.standard_normal((len(test), len(test)))
         per_method.setdefault("random", []).append((r + r.T, labels))
         for m in args.models.split(","):
-            run = args.runs / f"{m}-fold{fi}"
-            train(args.data, run, TrainConfig(model=m, epochs=args.epochs), fpath)
-            model = load_model(run / "best.pt")
+            model = load_model(models[m][fi][1])
             te = model.encode([c.path for c in test])
             G = np.stack([t.genres for t in te])
             E = np.stack([t.embedding for t in te])

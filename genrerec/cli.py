@@ -353,3 +353,34 @@ def stats(
 
 if __name__ == "__main__":
     sys.exit(app())
+
+
+def cli_reference() -> str:
+    """Markdown reference of every command, generated from the typer app
+    (docs/cli.md is this text; tests/test_docs.py keeps the two in sync)."""
+    import click
+
+    root = typer.main.get_command(app)
+    lines = ["# CLI reference", "", "Generated from the typer app by `make docs` — do not edit by hand.", "",
+             "```", "genrerec [--verbose] COMMAND [ARGS]...", "```", ""]
+    for name, cmd in root.commands.items():
+        ctx = click.Context(cmd, info_name=name, parent=click.Context(root, info_name="genrerec"))
+        lines += [f"## `genrerec {name}`", "", (cmd.help or "").strip(), "", "```",
+                  f"genrerec {name} " + " ".join(cmd.collect_usage_pieces(ctx)), "```", ""]
+        rows = []
+        for p in cmd.params:
+            if p.name == "help":
+                continue
+            if isinstance(p, click.Argument):
+                rows.append((p.human_readable_name, "argument" + (", repeatable" if p.nargs == -1 else ""),
+                             getattr(p, "help", "") or ""))
+                continue
+            flags = ", ".join(p.opts + list(p.secondary_opts))
+            kind = "flag" if p.is_flag else p.type.name
+            default = "" if p.default is None or p.required or p.is_flag and not p.default else f" (default: {p.default})"
+            rows.append((flags, ("required " if p.required else "") + kind, (p.help or "") + default))
+        if rows:
+            lines += ["| option | type | meaning |", "|---|---|---|"]
+            lines += [f"| `{a}` | {b} | {c.replace('|', '/')} |" for a, b, c in rows]
+            lines.append("")
+    return "\n".join(lines)

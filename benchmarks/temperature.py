@@ -1,0 +1,131 @@
+#!/usr/bin/env python
+"""Temperature sweep: how playlists change with temperature for simulated listeners.
+
+Uses the k-fold block CV models (see retrieval.py): each fold's held-out GTZAN
+clips are indexed with the model that did not train on them (a folder of
+symlinks, so nothing is copied), and simulated listeners whose history is
+drawn from 1, 2 or 3 genres of those clips get playlists at temperatures 0..2.
+Measured against the clips' true (folder) genres: genre match with the
+history, total-variation distance between the playlist's genre mix and the
+history's, intra-playlist diversity, catalogue coverage, and mean similarity
+to the listener. Writes docs/benchmarks/temperature.{json,md,png}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from common import DEFAULT_DATA, DOCS, ROOT, env_md, environment, fold_models, md_table
+
+from genrerec import Recommender, index_library, load_model
+from genrerec.data import scan_genre_tree
+from genrerec.utils import atomic_path, atomic_write_json, atomic_write_text
+
+TEMPS = [0.0, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    ap.add_argument("--out", type=Path, default=DOCS)
+    ap.add_argument("--runs", type=Path, default=ROOT / "runs" / "retrieval")
+    ap.add_argument("--folds", type=int, default=2)
+    ap.add_argument("--epochs", type=int, default=60)
+    ap.add_argument("--listeners", type=int, default=30, help="per history size and fold")
+    ap.add_argument("--n", type=int, default=10, help="playlist length")
+    args = ap.parse_args()
+    env = environment()
+    clips = scan_genre_tree(args.data)
+    genres = sorted({c.genre for c in clips})
+    rng = np.random.default_rng(0)
+    stats: dict[tuple[int, float], dict[str, list]] = {}
+    coverage: dict[tuple[int, float], set] = {}
+    catalogue = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        for fi, (fold, ckpt) in enumerate(fold_models(args.data, args.runs, args.folds, "cnn", args.epochs)):
+            lib = Path(tmp) / f"fold{fi}"
+            held = [c for c in clips if fold[c.key] == "test"]
+            for c in held:
+                (lib / c.genre).mkdir(parents=True, exist_ok=True)
+                os.symlink(c.path.resolve(), lib / c.genre / c.path.name)
+            index_library(lib, Path(tmp) / f"db{fi}", load_model(ckpt), show_progress=False)
+            catalogue += len(held)
+            by_genre = {g: [lib / c.genre / c.path.name for c in held if c.genre == g] for g in genres}
+            with Recommender.open(Path(tmp) / f"db{fi}") as rec:
+                for k in (1, 2, 3):
+                    for li in range(args.listeners):
+                        gs = rng.choice(genres, k, replace=False)
+                        hist = [p for g in gs for p in rng.choice(by_genre[g], 2, replace=False)]
+                        hmix = np.array([np.mean([p.parent.name == g for p in hist]) for g in genres])
+                        for T in TEMPS:
+                            recs = rec.recommend(hist, n=args.n, temperature=T, seed=li)
+                            true = [r.path.parent.name for r in recs]
+                            pmix = np.array([np.mean([t == g for t in true]) for g in genres])
+                            V = rec.vectors[[rec.row_of[r.track_id] for r in recs]]
+                            sim = V @ V.T
+                            iu = np.triu_indices(len(recs), 1)
+                            s = stats.setdefault((k, T), {"match": [], "tv": [], "diversity": [], "score": []})
+                            s["match"].append(np.mean([t in gs for t in true]))
+                            s["tv"].append(0.5 * np.abs(pmix - hmix).sum())
+                            s["diversity"].append(1 - float(sim[iu].mean()))
+                            s["score"].append(np.mean([r.score for r in recs]))
+                            coverage.setdefault((k, T), set()).update((fi, r.track_id) for r in recs)
+    rows = []
+    for (k, T), s in sorted(stats.items()):
+        rows.append({"history_genres": k, "temperature": T, "genre_match": round(float(np.mean(s["match"])), 3),
+                     "tv_distance": round(float(np.mean(s["tv"])), 3),
+                     "diversity": round(float(np.mean(s["diversity"])), 3),
+                     "coverage": round(len(coverage[(k, T)]) / catalogue, 3),
+                     "similarity": round(float(np.mean(s["score"])), 3)})
+    atomic_write_json(args.out / "temperature.json", {"environment": env, "rows": rows, "n": args.n,
+                                                     "listeners_per_fold": args.listeners, "folds": args.folds})
+    plot(rows, args.out / "temperature.png")
+    md = ["# Temperature sweep", "", "Generated by `python benchmarks/temperature.py` — do not edit by hand.", "",
+          f"{args.folds}-fold block CV on {len(clips)} GTZAN clips: each fold's held-out clips (about "
+          f"{catalogue // args.folds} tracks) are indexed with the model that did not train on them. "
+          f"{args.listeners} simulated listeners per fold and history size; a history is 2 clips from each of "
+          f"1, 2 or 3 random genres; playlists of {args.n}, seeded. Genres below are the clips' true folder "
+          "genres, not the model's predictions.", "",
+          "- genre match: share of picks from a genre in the history",
+          "- TV distance: total variation between the playlist's genre mix and the history's (0 = same mix)",
+          "- diversity: 1 - mean pairwise similarity inside a playlist",
+          "- coverage: distinct tracks recommended over all listeners / catalogue size",
+          "- similarity: mean similarity of picks to their taste centroid", "",
+          "![temperature sweep](temperature.png)", "",
+          md_table(rows, [("history_genres", "history genres"), ("temperature", "T"), ("genre_match", "genre match"),
+                          ("tv_distance", "TV distance"), ("diversity", "diversity"), ("coverage", "coverage"),
+                          ("similarity", "similarity")]), "", env_md(env), ""]
+    atomic_write_text(args.out / "temperature.md", "\n".join(md))
+    print("\n".join(md))
+
+
+def plot(rows: list[dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    keys = [("genre_match", "genre match with history"), ("tv_distance", "genre-mix distance (TV)"),
+            ("diversity", "intra-playlist diversity"), ("coverage", "catalogue coverage")]
+    fig, axes = plt.subplots(1, 4, figsize=(15, 3.4))
+    for ax, (key, title) in zip(axes, keys):
+        for k in (1, 2, 3):
+            r = [x for x in rows if x["history_genres"] == k]
+            ax.plot([x["temperature"] for x in r], [x[key] for x in r], marker="o", label=f"{k} genre(s)")
+        ax.set_title(title)
+        ax.set_xlabel("temperature")
+        ax.grid(alpha=0.3)
+    axes[0].legend()
+    fig.tight_layout()
+    with atomic_path(path, ".png") as tmp:
+        fig.savefig(tmp, dpi=100, format="png")
+    plt.close(fig)
+
+
+if __name__ == "__main__":
+    main()
