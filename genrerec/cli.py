@@ -240,15 +240,22 @@ def _history_args(history: list[str]) -> list[Path]:
     return tracks
 
 
-def _print_recs(recs, as_json: bool, title: str) -> None:
+def _short(path: Path, root: Path) -> str:
+    try:
+        return str(path.relative_to(root))
+    except ValueError:
+        return str(path)
+
+
+def _print_recs(recs, as_json: bool, title: str, root: Path) -> None:
     if as_json:
         print(json.dumps([{"path": str(r.path), "score": r.score, "genres": dict(list(r.genres.items())[:3]),
                            "because": str(r.because) if r.because else None, "taste": r.taste} for r in recs],
                          indent=2))
         return
-    t = Table("#", "track", "score", "genres", "because of", title=title)
+    t = Table("#", "track", "score", "genres", "because of", title=title, caption=f"in {root}")
     for i, r in enumerate(recs, 1):
-        t.add_row(str(i), str(r.path), f"{r.score:.3f}",
+        t.add_row(str(i), _short(r.path, root), f"{r.score:.3f}",
                   " ".join(f"{g} {p:.0%}" for g, p in list(r.genres.items())[:2]),
                   r.because.name if r.because else "")
     out.print(t)
@@ -278,7 +285,7 @@ def recommend(
     rec = _open(library, db, tracks)
     recs = run(lambda: rec.recommend(tracks, n=n, temperature=temperature, exclude_history=not include_history,
                                      seed=seed))
-    _print_recs(recs, as_json, f"{len(recs)} tracks, temperature {temperature:g}")
+    _print_recs(recs, as_json, f"{len(recs)} tracks, temperature {temperature:g}", rec.root)
     if output:
         tags = [rec.catalog.tags(r.track_id) for r in recs]
         titles = [" - ".join(x for x in (t.get("artist"), t.get("title")) if x) or None for t in tags]
@@ -299,7 +306,7 @@ def similar(
     if n <= 0:
         _fail(f"--n must be at least 1, got {n}")
     rec = _open(library, db, [track])
-    _print_recs(run(lambda: rec.similar(track, n)), as_json, f"similar to {track.name}")
+    _print_recs(run(lambda: rec.similar(track, n)), as_json, f"similar to {track.name}", rec.root)
 
 
 @app.command()

@@ -21,3 +21,12 @@ def test_absolute_and_file_urls(tmp_path):
     assert str(t) in out.read_text()
     (tmp_path / "url.m3u").write_text(f"#EXTM3U\nfile://{t.as_posix().replace(' ', '%20')}\n")
     assert read_m3u(tmp_path / "url.m3u") == [Path(t)]
+
+
+def test_written_files_get_normal_permissions(tmp_path):
+    import os
+
+    out = write_m3u(tmp_path / "p.m3u8", [])
+    umask = os.umask(0)
+    os.umask(umask)
+    assert out.stat().st_mode & 0o777 == 0o666 & ~umask

@@ -1,0 +1,129 @@
+#!/usr/bin/env python
+"""Indexing speed on this machine, for 30 s GTZAN clips and full-length real
+tracks (free game soundtracks from Debian: fetched with `apt-get download` +
+`dpkg -x` into runs/soundtracks/, never into the project), broken down into
+decode / features / model, plus end-to-end `index_library` throughput with the
+default worker processes, and recommend() latency for a 100-track history.
+Writes docs/benchmarks/speed.{json,md}. A few minutes after the download.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from common import DEFAULT_DATA, DOCS, ROOT, env_md, environment, md_table
+
+from genrerec import Recommender, index_library, load_model
+from genrerec.audio import read_windows
+from genrerec.embed import MAX_WINDOWS
+from genrerec.features import log_mel_spectrogram
+from genrerec.utils import atomic_write_json, atomic_write_text
+
+PACKAGES = ["warzone2100-music", "nexuiz-music", "wesnoth-1.16-music"]
+
+
+def fetch_soundtracks(dest: Path, packages: list[str]) -> Path:
+    """Debian's free game music as OGG files under dest/x (downloaded once)."""
+    x = dest / "x"
+    for pkg in packages:
+        if list(dest.glob(f"{pkg}_*.deb")):
+            continue
+        dest.mkdir(parents=True, exist_ok=True)
+        cmd = ["apt-get", "download", pkg]
+        if subprocess.run(cmd, cwd=dest).returncode != 0:
+            subprocess.run(["apt-get", "update", "-qq"], check=False)
+            subprocess.run(cmd, cwd=dest, check=True)
+    for deb in dest.glob("*.deb"):
+        stamp = x / f".{deb.name}.done"
+        if not stamp.exists():
+            subprocess.run(["dpkg", "-x", str(deb), str(x)], check=True)
+            stamp.parent.mkdir(parents=True, exist_ok=True)
+            stamp.touch()
+    return x
+
+
+def stage_times(model, files: list[Path]) -> dict:
+    """Per-stage seconds for one process, one track at a time."""
+    t = {"decode": 0.0, "features": 0.0, "model": 0.0, "audio_s": 0.0, "tracks": 0}
+    for f in files:
+        t0 = time.perf_counter()
+        wavs, dur = read_windows(f, model.features.window_s, model.features.window_s / 2, MAX_WINDOWS)
+        t1 = time.perf_counter()
+        specs = log_mel_spectrogram(wavs, model.features)[..., : model.features.window_frames]
+        t2 = time.perf_counter()
+        model.encode_windows([(specs.numpy(), dur)])
+        t3 = time.perf_counter()
+        t["decode"] += t1 - t0
+        t["features"] += t2 - t1
+        t["model"] += t3 - t2
+        t["audio_s"] += dur
+        t["tracks"] += 1
+    return t
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    ap.add_argument("--packages", default="warzone2100-music", help=f"comma list from {PACKAGES}")
+    ap.add_argument("--soundtracks", type=Path, default=ROOT / "runs" / "soundtracks")
+    ap.add_argument("--out", type=Path, default=DOCS)
+    args = ap.parse_args()
+    env = environment()
+    model = load_model()
+    sets = {"GTZAN 30 s clips": sorted(args.data.glob("*/*.mp3"))}
+    root = fetch_soundtracks(args.soundtracks, args.packages.split(","))
+    sets["full-length soundtrack tracks (OGG)"] = sorted(Path(p) for p in glob.glob(str(root / "**" / "*.ogg"),
+                                                                                    recursive=True))
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, files in sets.items():
+            st = stage_times(model, files[:40])
+            per = {k: st[k] / st["tracks"] for k in ("decode", "features", "model")}
+            lib = Path(files[0]).parents[1] if name.startswith("GTZAN") else root
+            t0 = time.perf_counter()
+            s = index_library(lib, Path(tmp) / name[:5], model, show_progress=False)
+            wall = time.perf_counter() - t0
+            rows.append({"set": name, "tracks": s.indexed, "mean_track_s": round(s.audio_seconds / max(1, s.indexed), 1),
+                         "decode_ms": round(per["decode"] * 1000, 1), "features_ms": round(per["features"] * 1000, 1),
+                         "model_ms": round(per["model"] * 1000, 1), "wall_s": round(wall, 1),
+                         "tracks_per_s": round(s.indexed / wall, 2),
+                         "x_realtime": round(s.audio_seconds / wall, 0), "failed": len(s.failed)})
+            print(rows[-1], flush=True)
+        rec = Recommender.open(Path(tmp) / "GTZAN")
+        rng = np.random.default_rng(0)
+        hist = [int(i) for i in rng.choice(rec.ids, min(100, len(rec.ids)), replace=False)]
+        lat = []
+        for i in range(60):
+            t0 = time.perf_counter()
+            rec.recommend(hist, n=20, temperature=0.5, seed=i)
+            lat.append((time.perf_counter() - t0) * 1000)
+        lat = lat[10:]  # warm-up
+        rec_row = {"history": len(hist), "library": len(rec), "p50_ms": round(float(np.percentile(lat, 50)), 1),
+                   "p99_ms": round(float(np.percentile(lat, 99)), 1)}
+        rec.close()
+    atomic_write_json(args.out / "speed.json", {"environment": env, "index": rows, "recommend": rec_row,
+                                               "packages": args.packages})
+    md = ["# Speed", "", "Generated by `python benchmarks/speed.py` — do not edit by hand.", "",
+          f"Shipped model, default settings (16 windows of 3 s per track at most, decoding in "
+          f"{env['cores']} worker processes). Stage times are per track, one process; the end-to-end figures "
+          f"are `index_library` wall time including start-up, scan, tags, SQLite commits and the FAISS build. "
+          f"Soundtracks: Debian packages {args.packages}.", "",
+          md_table(rows, [("set", "tracks"), ("tracks", "n"), ("mean_track_s", "mean length s"),
+                          ("decode_ms", "decode ms/track"), ("features_ms", "features ms/track"),
+                          ("model_ms", "model ms/track"), ("wall_s", "index wall s"),
+                          ("tracks_per_s", "tracks/s"), ("x_realtime", "x real time"), ("failed", "failed")]), "",
+          f"recommend(): history of {rec_row['history']} tracks, n=20, T=0.5, library of {rec_row['library']}: "
+          f"p50 {rec_row['p50_ms']} ms, p99 {rec_row['p99_ms']} ms.", "", env_md(env), ""]
+    atomic_write_text(args.out / "speed.md", "\n".join(md))
+    print("\n".join(md))
+
+
+if __name__ == "__main__":
+    main()
