@@ -3,7 +3,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 LOCK := constraints.txt
-STAMP := $(VENV)/.installed-$(shell cat $(LOCK) pyproject.toml | sha256sum | cut -c1-12)
+STAMP := $(VENV)/.installed-$(shell (cat $(LOCK) pyproject.toml; echo $(CURDIR)) | sha256sum | cut -c1-12)
 LIBRARY ?= ../shared/gtzan
 DEMO_DB ?= .demo/library.genrerec
 HISTORY ?= $(LIBRARY)/jazz/jazz.00001.mp3 $(LIBRARY)/jazz/jazz.00003.mp3 $(LIBRARY)/metal/metal.00002.mp3

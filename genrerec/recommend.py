@@ -112,7 +112,7 @@ def cluster_tastes(vectors: np.ndarray, threshold: float = TASTE_SIMILARITY, max
 def gumbel_top_k(scores: np.ndarray, k: int, temperature: float, rng: np.random.Generator) -> np.ndarray:
     """Indices of k draws without replacement, P ~ exp(score / (T * SIM_SCALE)); T=0 is plain top-k."""
     k = min(k, len(scores))
-    if temperature == 0:
+    if temperature < 1e-6:  # the limit of sampling as T -> 0 is plain top-k (and avoids overflow)
         return np.argsort(-scores, kind="stable")[:k]
     keys = scores / (temperature * SIM_SCALE) + rng.gumbel(size=len(scores))
     return np.argsort(-keys, kind="stable")[:k]

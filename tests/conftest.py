@@ -50,7 +50,7 @@ def write_audio(path: Path, kind: str = "low", seconds: float = 8.0, sr: int = S
     return path
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def tiny_model_path(tmp_path_factory) -> Path:
     """An untrained compact CNN checkpoint: enough to exercise indexing."""
     from genrerec.checkpoint import Checkpoint, save_checkpoint

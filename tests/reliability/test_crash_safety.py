@@ -44,26 +44,10 @@ def lib(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def reference(lib, tmp_path_factory, tiny_model_path_module):
+def reference(lib, tmp_path_factory, tiny_model_path):
     db = tmp_path_factory.mktemp("ref")
-    index_library(lib, db, load_model(tiny_model_path_module), workers=0, show_progress=False)
+    index_library(lib, db, load_model(tiny_model_path), workers=0, show_progress=False)
     return snapshot(db)
-
-
-@pytest.fixture(scope="module")
-def tiny_model_path_module(tmp_path_factory):
-    import torch
-
-    from genrerec.checkpoint import Checkpoint, save_checkpoint
-    from genrerec.features import FeatureConfig
-    from genrerec.models import ModelDims, build_model
-
-    torch.manual_seed(0)
-    f = FeatureConfig()
-    dims = ModelDims("cnn", 3, f.n_mels, f.window_frames)
-    p = tmp_path_factory.mktemp("m") / "m.pt"
-    save_checkpoint(Checkpoint(dims, ["high", "low", "mid"], f, build_model(dims).state_dict()), p)
-    return p
 
 
 def snapshot(db: Path) -> dict[str, bytes]:
@@ -103,12 +87,12 @@ def check_after_kill(db, before):
 
 
 @pytest.mark.parametrize("stage,n", STAGED, ids=[f"{s}-{n}" for s, n in STAGED])
-def test_kill_at_stage_then_resume(lib, reference, tiny_model_path_module, tmp_path, stage, n, record):
+def test_kill_at_stage_then_resume(lib, reference, tiny_model_path, tmp_path, stage, n, record):
     db = tmp_path / "db"
-    rc, err = run_indexer(lib, db, tiny_model_path_module, fault=f"{stage}:{n}")
+    rc, err = run_indexer(lib, db, tiny_model_path, fault=f"{stage}:{n}")
     assert rc == -signal.SIGKILL, err[-2000:]
     partial = check_after_kill(db, {})
-    index_library(lib, db, load_model(tiny_model_path_module), workers=0, show_progress=False)
+    index_library(lib, db, load_model(tiny_model_path), workers=0, show_progress=False)
     final = check_after_kill(db, partial)
     assert final.keys() == reference.keys()
     for k in final:
@@ -118,24 +102,24 @@ def test_kill_at_stage_then_resume(lib, reference, tiny_model_path_module, tmp_p
                                       "catalog = index = uninterrupted run")
 
 
-def test_random_kills_in_a_row_with_worker_processes(tiny_model_path_module, tmp_path, record):
+def test_random_kills_in_a_row_with_worker_processes(tiny_model_path, tmp_path, record):
     lib = tmp_path / "big"
     for i in range(60):
         write_audio(lib / f"d{i % 4}" / f"t{i}.wav", ("low", "high", "mid")[i % 3], 6.0, seed=100 + i)
     ref_db = tmp_path / "ref"
     t0 = time.time()
-    run_indexer(lib, ref_db, tiny_model_path_module, workers=2, fault="scan:1")
+    run_indexer(lib, ref_db, tiny_model_path, workers=2, fault="scan:1")
     t_start = time.time() - t0  # start-up (imports) until the scan is done
     shutil.rmtree(ref_db)
     t0 = time.time()
-    assert run_indexer(lib, ref_db, tiny_model_path_module, workers=2)[0] == 0
+    assert run_indexer(lib, ref_db, tiny_model_path, workers=2)[0] == 0
     t_full = time.time() - t0
     reference = snapshot(ref_db)
     db = tmp_path / "db"
     rng = random.Random(1234)
     done, kills, sizes = {}, 0, []
     for attempt in range(10):
-        rc, err = run_indexer(lib, db, tiny_model_path_module, workers=2,
+        rc, err = run_indexer(lib, db, tiny_model_path, workers=2,
                               kill_after=rng.uniform(t_start, t_start + 0.25 * (t_full - t_start)))
         if rc == 0:
             break
@@ -143,7 +127,7 @@ def test_random_kills_in_a_row_with_worker_processes(tiny_model_path_module, tmp
         kills += 1
         done = check_after_kill(db, done)
         sizes.append(len(done))
-    rc, err = run_indexer(lib, db, tiny_model_path_module, workers=2)
+    rc, err = run_indexer(lib, db, tiny_model_path, workers=2)
     assert rc == 0, err[-2000:]
     final = check_after_kill(db, done)
     assert final.keys() == reference.keys()
