@@ -31,6 +31,7 @@ test: $(STAMP)
 	if [ $$rc -eq 5 ]; then echo "error: no tests were collected"; exit 1; fi; exit $$rc
 
 bench: $(STAMP)
+	$(PY) -m pip install -q -c $(LOCK) -e ".[dev,bench]"
 	$(PY) benchmarks/run_quick.py
 
 docs: $(STAMP)

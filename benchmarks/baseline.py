@@ -42,3 +42,28 @@ def fit_predict(X_train, y_train, X_test, kind: str = "svm"):
         LogisticRegression(C=1.0, max_iter=5000)
     model = make_pipeline(StandardScaler(), clf).fit(X_train, y_train)
     return model.predict(X_test), model.predict_proba(X_test)
+
+
+def essentia_features(path) -> np.ndarray | None:
+    """A real peer's descriptors: Essentia's MusicExtractor (low-level, rhythm and
+    tonal statistics, all numeric values flattened). None if essentia is absent."""
+    try:
+        import essentia
+        import essentia.standard as es
+    except ImportError:
+        return None
+    essentia.log.infoActive = False
+    essentia.log.warningActive = False
+    feats, _ = es.MusicExtractor(lowlevelStats=["mean", "stdev"], rhythmStats=["mean", "stdev"],
+                                 tonalStats=["mean", "stdev"])(str(path))
+    out = []
+    for name in sorted(feats.descriptorNames()):
+        if name.startswith("metadata") or not name.split(".")[0] in ("lowlevel", "rhythm", "tonal"):
+            continue
+        v = feats[name]
+        if isinstance(v, (int, float)):
+            out.append(float(v))
+        elif isinstance(v, np.ndarray) and v.dtype.kind == "f" and v.ndim == 1:
+            out.extend(v.astype(float).tolist())
+    x = np.array(out)
+    return np.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)

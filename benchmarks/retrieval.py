@@ -59,13 +59,17 @@ def main() -> None:
     args = ap.parse_args()
     if args.quick:
         args.epochs, args.runs, args.out = 2, args.runs.parent / "retrieval-quick", args.out / "quick"
-    from baseline import handcrafted_features
+    from baseline import essentia_features, handcrafted_features
 
     env = environment()
     print(env_md(env))
     clips = scan_genre_tree(args.data)
     genres = sorted({c.genre for c in clips})
     hand = {c.key: handcrafted_features(c.path) for c in clips}
+    ess = {c.key: essentia_features(c.path) for c in clips}
+    if any(v is None for v in ess.values()):
+        print("essentia is not installed (pip install essentia): its row is left out")
+        ess = {}
     per_method: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
     rng = np.random.default_rng(0)
     models = {m: fold_models(args.data, args.runs, args.folds, m, args.epochs) for m in args.models.split(",")}
@@ -78,6 +82,11 @@ def main() -> None:
         mu, sd = H.mean(0), H.std(0) + 1e-9
         X = np.stack([(hand[c.key] - mu) / sd for c in test])
         per_method.setdefault("MFCC + spectral statistics (baseline)", []).append((cosine(X), labels))
+        if ess:  # peer: Essentia MusicExtractor descriptors, standardised the same way
+            H = np.stack([ess[k] for k in train_keys])
+            mu, sd = H.mean(0), H.std(0) + 1e-9
+            X = np.stack([(ess[c.key] - mu) / sd for c in test])
+            per_method.setdefault("Essentia MusicExtractor descriptors (peer)", []).append((cosine(X), labels))
         r = rng.standard_normal((len(test), len(test)))
         per_method.setdefault("random", []).append((r + r.T, labels))
         for m in args.models.split(","):

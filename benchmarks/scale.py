@@ -79,7 +79,10 @@ def main() -> None:
     ap.add_argument("--db", type=Path, default=ROOT / ".demo" / "library.genrerec")
     ap.add_argument("--queries", type=int, default=300)
     ap.add_argument("--out", type=Path, default=DOCS)
+    ap.add_argument("--quick", action="store_true", help="10k vectors only")
     args = ap.parse_args()
+    if args.quick:
+        args.sizes, args.queries, args.out = "10000", 100, args.out / "quick"
     env = environment()
     base, n_genres = real_vectors(args.db)
     d = base.shape[1]

@@ -74,13 +74,18 @@ def main() -> None:
     ap.add_argument("--packages", default="warzone2100-music", help=f"comma list from {PACKAGES}")
     ap.add_argument("--soundtracks", type=Path, default=ROOT / "runs" / "soundtracks")
     ap.add_argument("--out", type=Path, default=DOCS)
+    ap.add_argument("--quick", action="store_true", help="GTZAN clips only, no download")
     args = ap.parse_args()
+    if args.quick:
+        args.out = args.out / "quick"
     env = environment()
     model = load_model()
     sets = {"GTZAN 30 s clips": sorted(args.data.glob("*/*.mp3"))}
-    root = fetch_soundtracks(args.soundtracks, args.packages.split(","))
-    sets["full-length soundtrack tracks (OGG)"] = sorted(Path(p) for p in glob.glob(str(root / "**" / "*.ogg"),
-                                                                                    recursive=True))
+    root = None
+    if not args.quick:
+        root = fetch_soundtracks(args.soundtracks, args.packages.split(","))
+        sets["full-length soundtrack tracks (OGG)"] = sorted(
+            Path(p) for p in glob.glob(str(root / "**" / "*.ogg"), recursive=True))
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for name, files in sets.items():

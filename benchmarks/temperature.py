@@ -38,7 +38,11 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=60)
     ap.add_argument("--listeners", type=int, default=30, help="per history size and fold")
     ap.add_argument("--n", type=int, default=10, help="playlist length")
+    ap.add_argument("--quick", action="store_true", help="2-epoch models, 3 listeners: checks the script")
     args = ap.parse_args()
+    if args.quick:
+        args.runs, args.epochs, args.listeners = args.runs.parent / "retrieval-quick", 2, 3
+        args.out = args.out / "quick"
     env = environment()
     clips = scan_genre_tree(args.data)
     genres = sorted({c.genre for c in clips})

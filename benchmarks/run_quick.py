@@ -1,0 +1,27 @@
+#!/usr/bin/env python
+"""`make bench`: every benchmark in its quick mode (minutes, results under
+docs/benchmarks/quick/, not committed). The full runs, which write the committed
+results, are `python benchmarks/<name>.py` with no flag:
+
+    gtzan_accuracy.py   ~1.5 h   trains seed CNN, compact CNN, ResNet18 + MFCC baseline
+    retrieval.py        ~25 min  2-fold block CV models, neighbours on held-out clips
+    temperature.py      ~3 min   after retrieval.py (reuses its fold models)
+    speed.py            ~5 min   downloads ~86 MB of Debian game music once
+    scale.py            ~15 min  FAISS at 10k / 100k / 1M vectors
+    reliability_report.py ~4 min runs tests/reliability, writes docs/reliability.md
+"""
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+failed = []
+for script in ["gtzan_accuracy.py", "retrieval.py", "temperature.py", "speed.py", "scale.py"]:
+    t0 = time.time()
+    rc = subprocess.run([sys.executable, str(HERE / script), "--quick"]).returncode
+    print(f"== {script} --quick: exit {rc} in {time.time() - t0:.0f} s", flush=True)
+    if rc:
+        failed.append(script)
+sys.exit(1 if failed else 0)
