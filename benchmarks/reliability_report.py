@@ -37,7 +37,10 @@ def main() -> None:
                            cwd=ROOT, env={**os.environ, "GENREREC_RELIABILITY_REPORT": str(report)},
                            capture_output=True, text=True)
         secs = time.time() - t0
-        cases = [json.loads(l) for l in report.read_text().splitlines()] if report.exists() else []
+        text = report.read_text() if report.exists() else ""
+        text = re.sub(r"/tmp/pytest-of-[^/\s]+/pytest-\d+/[^/\s]+", "<tmp>", text)  # pytest's temp folders
+        text = text.replace(str(ROOT), "<repo>")
+        cases = [json.loads(l) for l in text.splitlines()]
     tail = [l for l in r.stdout.splitlines() if re.search(r"\d+ (passed|failed)", l)]
     summary = tail[-1].strip("= ") if tail else "no result line"
     kills = sum(1 for c in cases if c["case"].startswith("SIGKILL at"))

@@ -68,6 +68,10 @@ def load_checkpoint(path: str | os.PathLike, expect_features: FeatureConfig | No
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"{path}: checkpoint not found")
+    with open(path, "rb") as f:
+        magic = f.read(4)
+    if magic[:2] != b"PK" and magic[:1] != b"\x80":  # torch files are zip archives (or old pickles)
+        raise CheckpointError(f"{path}: not a genrerec checkpoint (not a PyTorch file at all)")
     try:
         raw = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # torch raises many kinds on foreign or damaged files

@@ -219,6 +219,9 @@ def _open(library: Optional[Path], db: Optional[Path], near: list[Path]):
         d = find_db_dir(p)
         if d:
             return run(lambda: Recommender.open(d))
+    if near and find_db_dir(Path.cwd()) is None:
+        _fail(f"{near[0]}: no genrerec library found in its folder or above, nor in the current folder; "
+              "run `genrerec index DIR` first, or pass --library / --db")
     return run(lambda: Recommender.open(Path.cwd()))
 
 

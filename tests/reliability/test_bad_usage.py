@@ -50,8 +50,7 @@ def test_cli_user_errors(indexed, tmp_path, case, args, msg, record):
     r = runner.invoke(app, args)
     assert r.exit_code == 2, r.output
     assert msg in r.output and "Traceback" not in r.output, r.output
-    line = next(l for l in r.output.splitlines() if msg.split()[0] in l).strip(" │")
-    record(f"CLI: {case}", f"exit 2: {line[:160]}")
+    record(f"CLI: {case}", "exit 2: " + " ".join(l.strip(" │╭╰─") for l in r.output.splitlines() if l.strip(" │╭╰─")))
 
 
 def test_api_user_errors(indexed, tmp_path, record):
