@@ -36,6 +36,7 @@ bench: $(STAMP)
 
 docs: $(STAMP)
 	$(PY) -c "from genrerec.cli import cli_reference; open('docs/cli.md', 'w').write(cli_reference())"
+	$(PY) -c "from genrerec._apidoc import api_reference; open('docs/api.md', 'w').write(api_reference())"
 
 clean:
 	rm -rf .demo demo-playlist.m3u8 .pytest_cache

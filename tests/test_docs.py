@@ -11,6 +11,12 @@ def test_cli_reference_is_current():
     assert (ROOT / "docs" / "cli.md").read_text() == cli_reference(), "run `make docs` to regenerate docs/cli.md"
 
 
+def test_api_reference_is_current():
+    from genrerec._apidoc import api_reference
+
+    assert (ROOT / "docs" / "api.md").read_text() == api_reference(), "run `make docs` to regenerate docs/api.md"
+
+
 def test_readme_commands_exist():
     text = (ROOT / "README.md").read_text()
     assert "make demo" in text and "make test" in text
