@@ -58,9 +58,11 @@ def essentia_features(path) -> np.ndarray | None:
                                  tonalStats=["mean", "stdev"])(str(path))
     out = []
     for name in sorted(feats.descriptorNames()):
-        if name.startswith("metadata") or not name.split(".")[0] in ("lowlevel", "rhythm", "tonal"):
+        if name.split(".")[0] not in ("lowlevel", "rhythm", "tonal"):
             continue
         v = feats[name]
+        if isinstance(v, np.ndarray) and not name.endswith((".mean", ".stdev")):
+            continue  # per-frame/per-beat lists vary in length; keep the fixed-size statistics
         if isinstance(v, (int, float)):
             out.append(float(v))
         elif isinstance(v, np.ndarray) and v.dtype.kind == "f" and v.ndim == 1:

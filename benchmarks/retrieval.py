@@ -47,6 +47,25 @@ def cosine(x: np.ndarray) -> np.ndarray:
     return x @ x.T
 
 
+def cached_features(path: Path, clips, fn) -> dict:
+    """fn(clip path) for every clip, cached in an .npz keyed by clip and file digest."""
+    from genrerec.data import file_digest
+
+    cache = dict(np.load(path)) if path.exists() else {}
+    out = {}
+    for c in clips:
+        key = f"{c.key}:{file_digest(c.path)[:12]}"
+        if key not in cache:
+            v = fn(c.path)
+            if v is None:
+                return {c.key: None for c in clips}
+            cache[key] = v
+        out[c.key] = cache[key]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(path, **cache)
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
@@ -65,8 +84,8 @@ def main() -> None:
     print(env_md(env))
     clips = scan_genre_tree(args.data)
     genres = sorted({c.genre for c in clips})
-    hand = {c.key: handcrafted_features(c.path) for c in clips}
-    ess = {c.key: essentia_features(c.path) for c in clips}
+    hand = cached_features(args.runs / "features-mfcc.npz", clips, handcrafted_features)
+    ess = cached_features(args.runs / "features-essentia.npz", clips, essentia_features)
     if any(v is None for v in ess.values()):
         print("essentia is not installed (pip install essentia): its row is left out")
         ess = {}

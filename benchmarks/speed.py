@@ -10,7 +10,6 @@ Writes docs/benchmarks/speed.{json,md}. A few minutes after the download.
 from __future__ import annotations
 
 import argparse
-import glob
 import subprocess
 import tempfile
 import time
@@ -21,7 +20,7 @@ import numpy as np
 from common import DEFAULT_DATA, DOCS, ROOT, env_md, environment, md_table
 
 from genrerec import Recommender, index_library, load_model
-from genrerec.audio import read_windows
+from genrerec.audio import AUDIO_EXTENSIONS, read_windows
 from genrerec.embed import MAX_WINDOWS
 from genrerec.features import log_mel_spectrogram
 from genrerec.utils import atomic_write_json, atomic_write_text
@@ -84,8 +83,10 @@ def main() -> None:
     root = None
     if not args.quick:
         root = fetch_soundtracks(args.soundtracks, args.packages.split(","))
-        sets["full-length soundtrack tracks (OGG)"] = sorted(
-            Path(p) for p in glob.glob(str(root / "**" / "*.ogg"), recursive=True))
+        sets["full-length soundtrack tracks"] = sorted(
+            p for p in root.rglob("*") if p.suffix.lower() in AUDIO_EXTENSIONS and p.is_file())
+        if not sets["full-length soundtrack tracks"]:
+            raise SystemExit(f"no audio found under {root}")
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for name, files in sets.items():
