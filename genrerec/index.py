@@ -35,7 +35,7 @@ CATALOG_FILE = "catalog.sqlite"
 INDEX_FILE = "index.faiss"
 INDEX_META = "index.json"
 GENRE_WEIGHT = 0.5  # share of the genre vector in the combined similarity (embedding gets the rest)
-HNSW_THRESHOLD = 200_000  # exact search below this many tracks, HNSW above (see docs/benchmarks/scale.md)
+HNSW_THRESHOLD = 100_000  # exact below (<= 4 ms a query at 100k), HNSW above: docs/benchmarks/scale.md
 
 _MAGIC = (b"ID3", b"fLaC", b"OggS", b"RIFF", b"FORM", b".snd", b"\xff\xfb", b"\xff\xf3", b"\xff\xf2")
 
