@@ -77,3 +77,16 @@ def fold_models(data: Path, runs: Path, folds: int = 2, model: str = "cnn", epoc
         train(data, run, TrainConfig(model=model, epochs=epochs), fpath)
         out.append((fold, run / "best.pt"))
     return out
+
+
+def cv_parser(description: str):
+    """Arguments shared by the scripts that use the k-fold block CV models."""
+    import argparse
+
+    ap = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", type=Path, default=DEFAULT_DATA, help="folder-per-genre GTZAN tree")
+    ap.add_argument("--out", type=Path, default=DOCS)
+    ap.add_argument("--runs", type=Path, default=ROOT / "runs" / "retrieval", help="where fold models are kept")
+    ap.add_argument("--folds", type=int, default=2)
+    ap.add_argument("--epochs", type=int, default=60)
+    return ap

@@ -12,13 +12,12 @@ Writes docs/benchmarks/retrieval.{json,md}. About 20 minutes per model on the
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 
 import numpy as np
 
-from common import DEFAULT_DATA, DOCS, ROOT, env_md, environment, fold_models, md_table
+from common import cv_parser, env_md, environment, fold_models, md_table
 
 from genrerec import load_model
 from genrerec.data import block_folds, scan_genre_tree
@@ -67,13 +66,8 @@ def cached_features(path: Path, clips, fn) -> dict:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    ap.add_argument("--out", type=Path, default=DOCS)
-    ap.add_argument("--runs", type=Path, default=ROOT / "runs" / "retrieval")
-    ap.add_argument("--folds", type=int, default=2)
+    ap = cv_parser(__doc__)
     ap.add_argument("--models", default="cnn")
-    ap.add_argument("--epochs", type=int, default=60)
     ap.add_argument("--quick", action="store_true", help="2 epochs, to check the script end to end")
     args = ap.parse_args()
     if args.quick:

@@ -13,14 +13,13 @@ to the listener. Writes docs/benchmarks/temperature.{json,md,png}.
 
 from __future__ import annotations
 
-import argparse
 import os
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
-from common import DEFAULT_DATA, DOCS, ROOT, env_md, environment, fold_models, md_table
+from common import cv_parser, env_md, environment, fold_models, md_table
 
 from genrerec import Recommender, index_library, load_model
 from genrerec.data import scan_genre_tree
@@ -30,12 +29,7 @@ TEMPS = [0.0, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0]
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    ap.add_argument("--out", type=Path, default=DOCS)
-    ap.add_argument("--runs", type=Path, default=ROOT / "runs" / "retrieval")
-    ap.add_argument("--folds", type=int, default=2)
-    ap.add_argument("--epochs", type=int, default=60)
+    ap = cv_parser(__doc__)
     ap.add_argument("--listeners", type=int, default=30, help="per history size and fold")
     ap.add_argument("--n", type=int, default=10, help="playlist length")
     ap.add_argument("--quick", action="store_true", help="2-epoch models, 3 listeners: checks the script")
