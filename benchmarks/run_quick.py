@@ -4,7 +4,7 @@ docs/benchmarks/quick/, not committed). The full runs, which write the committed
 results, are `python benchmarks/<name>.py` with no flag:
 
     gtzan_accuracy.py   ~1.5 h   trains seed CNN, compact CNN, ResNet18 + MFCC baseline
-    retrieval.py        ~25 min  2-fold block CV models, neighbours on held-out clips
+    retrieval.py        ~45 min  2-fold block CV models (CNN, ResNet18), neighbours on held-out clips
     temperature.py      ~3 min   after retrieval.py (reuses its fold models)
     speed.py            ~5 min   downloads ~86 MB of Debian game music once
     scale.py            ~15 min  FAISS at 10k / 100k / 1M vectors

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-import torch
 from torch import nn
 
 from .cnn import CompactCNN
@@ -38,4 +37,4 @@ def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-__all__ = ["MODEL_KINDS", "ModelDims", "build_model", "count_parameters", "SeedCNN", "CompactCNN", "ResNet18", "torch"]
+__all__ = ["MODEL_KINDS", "ModelDims", "build_model", "count_parameters", "SeedCNN", "CompactCNN", "ResNet18"]
