@@ -35,8 +35,8 @@ bench: $(STAMP)
 	$(PY) benchmarks/run_quick.py
 
 docs: $(STAMP)
-	$(PY) -c "from genrerec.cli import cli_reference; open('docs/cli.md', 'w').write(cli_reference())"
-	$(PY) -c "from genrerec._apidoc import api_reference; open('docs/api.md', 'w').write(api_reference())"
+	$(PY) -c "from genrerec._docgen import api_reference as a, cli_reference as c; \
+		open('docs/cli.md', 'w').write(c()); open('docs/api.md', 'w').write(a())"
 
 clean:
 	rm -rf .demo demo-playlist.m3u8 .pytest_cache

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-from common import DEFAULT_DATA, DOCS, ROOT, env_md, environment, md_table, saved_split
+from common import DEFAULT_DATA, DOCS, ROOT, env_md, environment, fold_models, md_table, saved_split
 
-from genrerec.data import block_folds, genres_of, load_split, save_split, scan_genre_tree
+from genrerec.data import genres_of, load_split, scan_genre_tree
 from genrerec.evaluate import classification_report, evaluate, plot_confusion
 from genrerec.train import TrainConfig, train
 from genrerec.utils import atomic_write_json, atomic_write_text
@@ -95,12 +95,8 @@ def main() -> None:
         clips = scan_genre_tree(args.data)
         genres = genres_of(clips)
         y_true, y_pred = [], []
-        for i, fold in enumerate(block_folds(clips, args.cv)):
-            fpath = args.runs / f"cv{args.cv}" / f"fold{i}.json"
-            save_split(fold, fpath, method=f"block-cv{args.cv}", fold=i)
-            run_dir = args.runs / f"cv{args.cv}" / f"cnn{i}"
-            train(args.data, run_dir, TrainConfig(model="cnn", epochs=args.epochs), fpath)
-            rep = evaluate(run_dir / "best.pt", args.data, fpath, "test", show_progress=False)
+        for i, (_, ckpt) in enumerate(fold_models(args.data, args.runs / f"cv{args.cv}", args.cv, "cnn", args.epochs)):
+            rep = evaluate(ckpt, args.data, args.runs / f"cv{args.cv}" / f"fold{i}.json", "test", show_progress=False)
             for k, g in rep["predictions"].items():
                 y_true.append(genres.index(k.split("/")[0]))
                 y_pred.append(genres.index(g))

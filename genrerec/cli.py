@@ -219,10 +219,11 @@ def _open(library: Optional[Path], db: Optional[Path], near: list[Path]):
         d = find_db_dir(p)
         if d:
             return run(lambda: Recommender.open(d))
-    if near and find_db_dir(Path.cwd()) is None:
+    here = find_db_dir(Path.cwd())
+    if near and here is None:
         _fail(f"{near[0]}: no genrerec library found in its folder or above, nor in the current folder; "
               "run `genrerec index DIR` first, or pass --library / --db")
-    return run(lambda: Recommender.open(Path.cwd()))
+    return run(lambda: Recommender.open(here or Path.cwd()))
 
 
 def _history_args(history: list[str]) -> list[Path]:
@@ -364,33 +365,3 @@ def stats(
 if __name__ == "__main__":
     sys.exit(app())
 
-
-def cli_reference() -> str:
-    """Markdown reference of every command, generated from the typer app
-    (docs/cli.md is this text; tests/test_docs.py keeps the two in sync)."""
-    import click
-
-    root = typer.main.get_command(app)
-    lines = ["# CLI reference", "", "Generated from the typer app by `make docs` — do not edit by hand.", "",
-             "```", "genrerec [--verbose] COMMAND [ARGS]...", "```", ""]
-    for name, cmd in root.commands.items():
-        ctx = click.Context(cmd, info_name=name, parent=click.Context(root, info_name="genrerec"))
-        lines += [f"## `genrerec {name}`", "", (cmd.help or "").strip(), "", "```",
-                  f"genrerec {name} " + " ".join(cmd.collect_usage_pieces(ctx)), "```", ""]
-        rows = []
-        for p in cmd.params:
-            if p.name == "help":
-                continue
-            if isinstance(p, click.Argument):
-                rows.append((p.human_readable_name, "argument" + (", repeatable" if p.nargs == -1 else ""),
-                             getattr(p, "help", "") or ""))
-                continue
-            flags = ", ".join(p.opts + list(p.secondary_opts))
-            kind = "flag" if p.is_flag else p.type.name
-            default = "" if p.default is None or p.required or p.is_flag and not p.default else f" (default: {p.default})"
-            rows.append((flags, ("required " if p.required else "") + kind, (p.help or "") + default))
-        if rows:
-            lines += ["| option | type | meaning |", "|---|---|---|"]
-            lines += [f"| `{a}` | {b} | {c.replace('|', '/')} |" for a, b, c in rows]
-            lines.append("")
-    return "\n".join(lines)

@@ -103,6 +103,10 @@ class VectorIndex:
     def __len__(self) -> int:
         return int(self.index.ntotal)
 
+    def ids(self) -> set[int]:
+        """The catalog ids held, to check the index against the catalog."""
+        return {int(self.index.id_map.at(i)) for i in range(len(self))}
+
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
         if len(ids):
             self.index.add_with_ids(np.ascontiguousarray(vectors, np.float32), np.asarray(ids, np.int64))

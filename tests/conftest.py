@@ -83,6 +83,19 @@ def library(tmp_path) -> Path:
     return root
 
 
+def index_matches_catalog(db: Path, model_id: str) -> bool:
+    """The FAISS index the library would use holds exactly the catalog's usable tracks."""
+    from genrerec.catalog import Catalog
+    from genrerec.index import load_or_rebuild_index
+
+    cat = Catalog(db / "catalog.sqlite", create=False)
+    try:
+        ids, *_ = cat.vectors(model_id)
+        return load_or_rebuild_index(db, cat, model_id, save=False).ids() == set(ids.tolist())
+    finally:
+        cat.close()
+
+
 def need_shared():
     if not SHARED.is_dir():
         pytest.skip("../shared/gtzan is not available")

@@ -14,7 +14,7 @@ import pytest
 from genrerec.catalog import Catalog
 from genrerec.index import (LibraryLocked, VectorIndex, _Lock, combined_vectors, find_db_dir, index_library,
                             load_or_rebuild_index)
-from tests.conftest import write_audio
+from tests.conftest import index_matches_catalog, write_audio
 
 
 def _state(db):
@@ -25,21 +25,12 @@ def _state(db):
     return out
 
 
-def _consistent(db, model_id):
-    cat = Catalog(db / "catalog.sqlite", create=False)
-    vi = load_or_rebuild_index(db, cat, model_id, save=False)
-    ids, *_ = cat.vectors(model_id)
-    stored = {int(vi.index.id_map.at(i)) for i in range(len(vi))}
-    cat.close()
-    return stored == set(ids.tolist())
-
-
 def test_index_then_incremental_changes(library, tiny_model):
     db = library / ".genrerec"
     s = index_library(library, model=tiny_model, workers=0, show_progress=False)
     assert (s.indexed, s.failed, s.total_ok) == (12, [], 12)
     first = _state(db)
-    assert _consistent(db, tiny_model.model_id)
+    assert index_matches_catalog(db, tiny_model.model_id)
 
     s = index_library(library, model=tiny_model, workers=0, show_progress=False)
     assert (s.indexed, s.unchanged) == (0, 12)
@@ -56,7 +47,7 @@ def test_index_then_incremental_changes(library, tiny_model):
     assert after["high/renamed.wav"][0] == first["high/high1.wav"][0]  # same id, not re-embedded
     np.testing.assert_array_equal(after["high/renamed.wav"][1], first["high/high1.wav"][1])
     assert not np.allclose(after["low/low0.wav"][1], first["low/low0.wav"][1])
-    assert _consistent(db, tiny_model.model_id)
+    assert index_matches_catalog(db, tiny_model.model_id)
 
 
 def test_workers_give_same_result_as_in_process(library, tiny_model, tmp_path):
@@ -155,7 +146,7 @@ def test_killed_run_resumes_with_nothing_lost(library, tiny_model_path, tmp_path
     final = _state(db)
     for k in partial:  # finished work kept, not redone
         assert final[k][0] == partial[k][0]
-    assert _consistent(db, model.model_id)
+    assert index_matches_catalog(db, model.model_id)
     index_library(library, tmp_path / "ref", model=model, workers=0, show_progress=False)
     ref = _state(tmp_path / "ref")
     assert ref.keys() == final.keys()

@@ -1,0 +1,79 @@
+"""Generates docs/cli.md and docs/api.md from the typer app and the public
+API's docstrings (`make docs`; tests/test_docs.py keeps the files in sync)."""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+
+
+def _doc(obj) -> str:
+    return inspect.cleandoc(obj.__doc__ or "").strip()
+
+
+def api_reference() -> str:
+    import genrerec
+
+    lines = ["# Python API reference", "",
+             "Generated from docstrings by `make docs` — do not edit by hand. Everything below is importable "
+             "from `genrerec`.", ""]
+    for name in genrerec.__all__:
+        obj = getattr(genrerec, name)
+        if inspect.isclass(obj):
+            kind = "exception" if issubclass(obj, BaseException) else "class"
+            lines += [f"## `{name}` ({kind})", ""]
+            if dataclasses.is_dataclass(obj):
+                fields = ", ".join(f"{f.name}: {f.type}" for f in dataclasses.fields(obj))
+                lines += [f"Dataclass fields: `{fields}`", ""]
+            if _doc(obj):
+                lines += [_doc(obj), ""]
+            if kind == "exception":
+                continue
+            for mname, m in obj.__dict__.items():
+                if mname.startswith("_") and mname != "__init__":
+                    continue
+                fn = m.__func__ if isinstance(m, (classmethod, staticmethod)) else m
+                if not callable(fn) or isinstance(m, property):
+                    continue
+                sig = str(inspect.signature(fn)).replace("(self, ", "(").replace("(self)", "()").replace(
+                    "(cls, ", "(")
+                lines += [f"### `{name}.{mname}{sig}`", ""]
+                if _doc(fn):
+                    lines += [_doc(fn), ""]
+        else:
+            lines += [f"## `{name}{inspect.signature(obj)}`", "", _doc(obj), ""]
+    return "\n".join(lines)
+
+
+def cli_reference() -> str:
+    """Markdown reference of every command, generated from the typer app
+    (docs/cli.md is this text; tests/test_docs.py keeps the two in sync)."""
+    import click
+    import typer
+
+    from .cli import app
+
+    root = typer.main.get_command(app)
+    lines = ["# CLI reference", "", "Generated from the typer app by `make docs` — do not edit by hand.", "",
+             "```", "genrerec [--verbose] COMMAND [ARGS]...", "```", ""]
+    for name, cmd in root.commands.items():
+        ctx = click.Context(cmd, info_name=name, parent=click.Context(root, info_name="genrerec"))
+        lines += [f"## `genrerec {name}`", "", (cmd.help or "").strip(), "", "```",
+                  f"genrerec {name} " + " ".join(cmd.collect_usage_pieces(ctx)), "```", ""]
+        rows = []
+        for p in cmd.params:
+            if p.name == "help":
+                continue
+            if isinstance(p, click.Argument):
+                rows.append((p.human_readable_name, "argument" + (", repeatable" if p.nargs == -1 else ""),
+                             getattr(p, "help", "") or ""))
+                continue
+            flags = ", ".join(p.opts + list(p.secondary_opts))
+            kind = "flag" if p.is_flag else p.type.name
+            default = "" if p.default is None or p.required or p.is_flag and not p.default else f" (default: {p.default})"
+            rows.append((flags, ("required " if p.required else "") + kind, (p.help or "") + default))
+        if rows:
+            lines += ["| option | type | meaning |", "|---|---|---|"]
+            lines += [f"| `{a}` | {b} | {c.replace('|', '/')} |" for a, b, c in rows]
+            lines.append("")
+    return "\n".join(lines)
