@@ -5,8 +5,8 @@ results, are `python benchmarks/<name>.py` with no flag:
 
     gtzan_accuracy.py   ~1.5 h   trains seed CNN, compact CNN, ResNet18 + MFCC baseline
     retrieval.py        ~45 min  2-fold block CV models (CNN, ResNet18), neighbours on held-out clips
-    temperature.py      ~3 min   after retrieval.py (reuses its fold models)
-    speed.py            ~5 min   downloads ~86 MB of Debian game music once
+    temperature.py      ~3 min   after retrieval.py (reuses its fold models); --model resnet18 too
+    speed.py            ~10 min  downloads ~320 MB of Debian game music (3 packages) once
     scale.py            ~15 min  FAISS at 10k / 100k / 1M vectors
     reliability_report.py ~4 min runs tests/reliability, writes docs/reliability.md
 """

@@ -13,6 +13,7 @@ import argparse
 import subprocess
 import tempfile
 import time
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -28,24 +29,30 @@ from genrerec.utils import atomic_write_json, atomic_write_text
 PACKAGES = ["warzone2100-music", "nexuiz-music", "wesnoth-1.16-music"]
 
 
-def fetch_soundtracks(dest: Path, packages: list[str]) -> Path:
-    """Debian's free game music as OGG files under dest/x (downloaded once)."""
-    x = dest / "x"
+def fetch_soundtracks(dest: Path, packages: list[str]) -> dict[str, list[Path]]:
+    """Debian's free game music, each package unpacked under dest/x/<package>
+    (downloaded once): {package: its audio files}."""
+    out = {}
     for pkg in packages:
-        if list(dest.glob(f"{pkg}_*.deb")):
-            continue
-        dest.mkdir(parents=True, exist_ok=True)
-        cmd = ["apt-get", "download", pkg]
-        if subprocess.run(cmd, cwd=dest).returncode != 0:
-            subprocess.run(["apt-get", "update", "-qq"], check=False)
-            subprocess.run(cmd, cwd=dest, check=True)
-    for deb in dest.glob("*.deb"):
+        if not list(dest.glob(f"{pkg}_*.deb")):
+            dest.mkdir(parents=True, exist_ok=True)
+            cmd = ["apt-get", "download", pkg]
+            if subprocess.run(cmd, cwd=dest).returncode != 0:
+                subprocess.run(["apt-get", "update", "-qq"], check=False)
+                subprocess.run(cmd, cwd=dest, check=True)
+        deb = sorted(dest.glob(f"{pkg}_*.deb"))[-1]
+        x = dest / "x" / pkg
         stamp = x / f".{deb.name}.done"
         if not stamp.exists():
             subprocess.run(["dpkg", "-x", str(deb), str(x)], check=True)
-            stamp.parent.mkdir(parents=True, exist_ok=True)
+            for pk3 in x.rglob("*.pk3"):  # nexuiz keeps its music in a zip archive
+                with zipfile.ZipFile(pk3) as z:
+                    z.extractall(pk3.with_suffix(""))
             stamp.touch()
-    return x
+        out[pkg] = sorted(p for p in x.rglob("*") if p.suffix.lower() in AUDIO_EXTENSIONS and p.is_file())
+        if not out[pkg]:
+            raise SystemExit(f"no audio found in {deb} (unpacked under {x})")
+    return out
 
 
 def stage_times(model, files: list[Path]) -> dict:
@@ -70,7 +77,7 @@ def stage_times(model, files: list[Path]) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    ap.add_argument("--packages", default="warzone2100-music", help=f"comma list from {PACKAGES}")
+    ap.add_argument("--packages", default=",".join(PACKAGES), help="comma list of Debian music packages")
     ap.add_argument("--soundtracks", type=Path, default=ROOT / "runs" / "soundtracks")
     ap.add_argument("--out", type=Path, default=DOCS)
     ap.add_argument("--quick", action="store_true", help="GTZAN clips only, no download")
@@ -80,21 +87,17 @@ def main() -> None:
     env = environment()
     model = load_model()
     sets = {"GTZAN 30 s clips": sorted(args.data.glob("*/*.mp3"))}
-    root = None
     if not args.quick:
-        root = fetch_soundtracks(args.soundtracks, args.packages.split(","))
-        sets["full-length soundtrack tracks"] = sorted(
-            p for p in root.rglob("*") if p.suffix.lower() in AUDIO_EXTENSIONS and p.is_file())
-        if not sets["full-length soundtrack tracks"]:
-            raise SystemExit(f"no audio found under {root}")
+        for pkg, files in fetch_soundtracks(args.soundtracks, args.packages.split(",")).items():
+            sets[f"{pkg} (full-length)"] = files
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for name, files in sets.items():
             st = stage_times(model, files[:40])
             per = {k: st[k] / st["tracks"] for k in ("decode", "features", "model")}
-            lib = Path(files[0]).parents[1] if name.startswith("GTZAN") else root
+            lib = Path(files[0]).parents[1] if name.startswith("GTZAN") else args.soundtracks / "x" / name.split()[0]
             t0 = time.perf_counter()
-            s = index_library(lib, Path(tmp) / name[:5], model, show_progress=False)
+            s = index_library(lib, Path(tmp) / name.split()[0], model, show_progress=False)
             wall = time.perf_counter() - t0
             rows.append({"set": name, "tracks": s.indexed, "mean_track_s": round(s.audio_seconds / max(1, s.indexed), 1),
                          "decode_ms": round(per["decode"] * 1000, 1), "features_ms": round(per["features"] * 1000, 1),
@@ -120,7 +123,8 @@ def main() -> None:
           f"Shipped model, default settings (16 windows of 3 s per track at most, decoding in "
           f"{env['cores']} worker processes). Stage times are per track, one process; the end-to-end figures "
           f"are `index_library` wall time including start-up, scan, tags, SQLite commits and the FAISS build. "
-          f"Soundtracks: Debian packages {args.packages}.", "",
+          "A track's cost is bounded by its 16 windows, so longer tracks give higher multiples of real time; "
+          "decode time grows with length only through seeking. Soundtracks: Debian packages, OGG Vorbis/Opus.", "",
           md_table(rows, [("set", "tracks"), ("tracks", "n"), ("mean_track_s", "mean length s"),
                           ("decode_ms", "decode ms/track"), ("features_ms", "features ms/track"),
                           ("model_ms", "model ms/track"), ("wall_s", "index wall s"),
