@@ -66,9 +66,11 @@ def env_md(env: dict) -> str:
 MODEL_EPOCHS = {"resnet18": 30, "seed-cnn": 30}  # the big models converge in fewer epochs, at 3-4x the cost
 
 
-def fold_models(data: Path, runs: Path, folds: int = 2, model: str = "cnn", epochs: int = 60):
+def fold_models(data: Path, runs: Path, folds: int = 2, model: str = "cnn", epochs: int = 60,
+                tag: str = "", **overrides):
     """k-fold block CV models: [(fold split {clip key: part}, checkpoint path)], trained (or resumed) as needed.
-    Fold i holds out the i-th contiguous block of clip numbers of every genre."""
+    Fold i holds out the i-th contiguous block of clip numbers of every genre. `overrides` change
+    TrainConfig fields; give such variants a `tag` so their runs get folders of their own."""
     from genrerec.data import block_folds, save_split, scan_genre_tree
     from genrerec.train import TrainConfig, train
 
@@ -76,8 +78,9 @@ def fold_models(data: Path, runs: Path, folds: int = 2, model: str = "cnn", epoc
     for fi, fold in enumerate(block_folds(scan_genre_tree(data), folds)):
         fpath = runs / f"fold{fi}.json"
         save_split(fold, fpath, method=f"block-cv{folds}", fold=fi)
-        run = runs / f"{model}-fold{fi}"
-        train(data, run, TrainConfig(model=model, epochs=min(epochs, MODEL_EPOCHS.get(model, epochs))), fpath)
+        run = runs / f"{model}{'-' + tag if tag else ''}-fold{fi}"
+        cfg = TrainConfig(model=model, epochs=min(epochs, MODEL_EPOCHS.get(model, epochs)), **overrides)
+        train(data, run, cfg, fpath)
         out.append((fold, run / "best.pt"))
     return out
 

@@ -141,7 +141,10 @@ def main() -> None:
           "between training and held-out clips: the numbers overstate how well neighbours match for *new* "
           "artists. They compare the similarity methods fairly (all see the same folds); for an artist-aware "
           "figure see the block-split accuracy in [accuracy.md](accuracy.md), whose test clips include the "
-          "later-numbered ones.", "", env_md(env), ""]
+          "later-numbered ones.", "",
+          "Seed noise: the same CNN recipe trained with another seed, ensembles and other tries are in "
+          "[ablations.md](ablations.md); differences of a few points between rows here are within it.", "",
+          env_md(env), ""]
     atomic_write_text(args.out / "retrieval.md", "\n".join(md))
     print("\n".join(md))
 

@@ -40,6 +40,9 @@ class TrainConfig:
     time_masks: int = 2
     time_mask_width: int = 20
     gain_db: float = 6.0
+    freq_shift: int = 0  # random shift of the mel axis by up to this many bins (rough pitch/EQ change); off:
+    time_stretch: float = 0.0  # crops resampled in time by a factor in [1-x, 1+x]; off: neither helped in
+    # 2-fold CV (docs/benchmarks/ablations.md)
     label_smoothing: float = 0.05
     patience: int = 25  # epochs without val improvement before stopping
     eval_hop_s: float = 1.5
@@ -57,6 +60,10 @@ def augment(x: torch.Tensor, cfg: TrainConfig, gen: torch.Generator, std_db: flo
     """Gain and SpecAugment masks on a batch [B, M, T] of standardised log-mels."""
     B, M, T = x.shape
     x = x + (torch.rand(B, 1, 1, generator=gen) * 2 - 1) * cfg.gain_db / std_db
+    if cfg.freq_shift:
+        shifts = torch.randint(-cfg.freq_shift, cfg.freq_shift + 1, (B,), generator=gen)
+        idx = (torch.arange(M)[None] - shifts[:, None]).clamp(0, M - 1)  # edge bins repeat
+        x = torch.gather(x, 1, idx[:, :, None].expand(B, M, T))
     fill = x.mean()
     for _ in range(cfg.freq_masks):
         w = torch.randint(0, cfg.freq_mask_width + 1, (B,), generator=gen)
@@ -74,16 +81,23 @@ def augment(x: torch.Tensor, cfg: TrainConfig, gen: torch.Generator, std_db: flo
 
 
 def random_crops(specs: list[torch.Tensor], labels: list[int], n_frames: int, per_clip: int,
-                 gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+                 gen: torch.Generator, stretch: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
+    """per_clip random windows from each clip; with stretch > 0 each window is
+    cut at a random length around n_frames and resampled to n_frames."""
     xs, ys = [], []
     for spec, y in zip(specs, labels):
         T = spec.shape[-1]
         for _ in range(per_clip):
-            if T <= n_frames:
-                crop = F.pad(spec, (0, n_frames - T))
+            n = n_frames
+            if stretch:
+                n = int(round(n_frames * (1 + (float(torch.rand(1, generator=gen)) * 2 - 1) * stretch)))
+            if T <= n:
+                crop = F.pad(spec, (0, n - T))
             else:
-                s = int(torch.randint(0, T - n_frames + 1, (1,), generator=gen))
-                crop = spec[:, s:s + n_frames]
+                s = int(torch.randint(0, T - n + 1, (1,), generator=gen))
+                crop = spec[:, s:s + n]
+            if n != n_frames:
+                crop = F.interpolate(crop[None], size=n_frames, mode="linear", align_corners=False)[0]
             xs.append(crop)
             ys.append(y)
     return torch.stack(xs), torch.tensor(ys)
@@ -144,7 +158,8 @@ def train(
     if cfg_file.exists() and (out / "last.pt").exists():
         old = json.loads(cfg_file.read_text())
         free = ("epochs", "patience", "threads")  # may change on resume (e.g. to train longer)
-        same = {k: v for k, v in old["train"].items() if k not in free} == {
+        old_train = {**asdict(TrainConfig()), **old["train"]}  # settings added since then: their defaults
+        same = {k: v for k, v in old_train.items() if k not in free} == {
             k: v for k, v in run_config["train"].items() if k not in free}
         if not same or old["features"] != run_config["features"]:
             raise DataError(f"{out} holds a run with different settings; use a new --out folder to start afresh")
@@ -200,7 +215,7 @@ def train(
         task = bar.add_task(f"train {cfg.model}", total=cfg.epochs, completed=state["epoch"], info="")
         while state["epoch"] < cfg.epochs and not state["stopped"]:
             model.train()
-            x_all, y_all = random_crops(tr_specs, tr_labels, n_frames, cfg.crops_per_clip, gen)
+            x_all, y_all = random_crops(tr_specs, tr_labels, n_frames, cfg.crops_per_clip, gen, cfg.time_stretch)
             perm = torch.randperm(len(x_all), generator=gen)
             tot_loss, n_seen = 0.0, 0
             for i in range(0, len(perm), cfg.batch_size):

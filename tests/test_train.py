@@ -53,3 +53,33 @@ def test_changed_settings_refuse_to_mix_runs(tmp_path):
     with pytest.raises(DataError, match="different settings"):
         train(data, tmp_path / "run", TrainConfig(epochs=1, crops_per_clip=1, seed=1), cache_dir=tmp_path / "c",
               show_progress=False)
+
+
+def test_runs_saved_before_a_setting_existed_still_resume(tmp_path):
+    data = _dataset(tmp_path / "data")
+    cfg = TrainConfig(epochs=1, crops_per_clip=1, seed=0)
+    train(data, tmp_path / "run", cfg, cache_dir=tmp_path / "c", show_progress=False)
+    conf = json.loads((tmp_path / "run" / "config.json").read_text())
+    del conf["train"]["freq_shift"], conf["train"]["time_stretch"]  # as written by genrerec 0.1.0
+    (tmp_path / "run" / "config.json").write_text(json.dumps(conf))
+    s = train(data, tmp_path / "run", TrainConfig(epochs=2, crops_per_clip=1, seed=0), cache_dir=tmp_path / "c",
+              show_progress=False)
+    assert s["epochs_run"] == 2
+
+
+def test_pitch_and_tempo_augmentations_keep_shapes_and_move_content():
+    from genrerec.train import augment, random_crops
+
+    gen = torch.Generator().manual_seed(0)
+    ramp = torch.arange(96.0)[None, :, None].expand(8, 96, 150).clone()  # each mel bin holds its index
+    plain = TrainConfig(gain_db=0.0, freq_masks=0, time_masks=0)
+    assert torch.equal(augment(ramp, plain, gen, 15.0), ramp)
+    shifted = augment(ramp, TrainConfig(gain_db=0.0, freq_masks=0, time_masks=0, freq_shift=4), gen, 15.0)
+    offsets = (ramp - shifted)[:, 48, 0]  # middle bin: moved by the example's shift, at most 4
+    assert shifted.shape == ramp.shape and offsets.abs().max() <= 4 and len(set(offsets.tolist())) > 1
+    spec = torch.linspace(0, 1, 600)[None].expand(96, 600)  # a rising line in time
+    x, y = random_crops([spec], [3], 150, 6, gen, stretch=0.2)
+    assert x.shape == (6, 96, 150) and y.tolist() == [3] * 6
+    slopes = (x[:, 0, -1] - x[:, 0, 0]).tolist()  # a stretched crop spans more or less of the line
+    assert max(slopes) / min(slopes) > 1.05
+    assert all(0.8 * 149 / 599 - 1e-3 <= s <= 1.2 * 149 / 599 + 1e-2 for s in slopes)
