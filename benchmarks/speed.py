@@ -21,7 +21,7 @@ import numpy as np
 from common import DEFAULT_DATA, DOCS, ROOT, env_md, environment, md_table
 
 from genrerec import Recommender, index_library, load_model
-from genrerec.audio import AUDIO_EXTENSIONS, read_windows
+from genrerec.audio import AUDIO_EXTENSIONS, AudioError, read_windows
 from genrerec.embed import MAX_WINDOWS
 from genrerec.features import log_mel_spectrogram
 from genrerec.utils import atomic_write_json, atomic_write_text
@@ -60,7 +60,11 @@ def stage_times(model, files: list[Path]) -> dict:
     t = {"decode": 0.0, "features": 0.0, "model": 0.0, "audio_s": 0.0, "tracks": 0}
     for f in files:
         t0 = time.perf_counter()
-        wavs, dur = read_windows(f, model.features.window_s, model.features.window_s / 2, MAX_WINDOWS)
+        try:
+            wavs, dur = read_windows(f, model.features.window_s, model.features.window_s / 2, MAX_WINDOWS)
+        except AudioError as e:  # e.g. wesnoth ships a silence.ogg; the indexer skips it too
+            print(f"skipped in stage timing: {e}", flush=True)
+            continue
         t1 = time.perf_counter()
         specs = log_mel_spectrogram(wavs, model.features)[..., : model.features.window_frames]
         t2 = time.perf_counter()
