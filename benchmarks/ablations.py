@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from common import cv_parser, env_md, environment, fold_models, md_table
+from common import cv_parser, parse_cv_args, env_md, environment, fold_models, md_table
 
 from genrerec import load_model
 from genrerec.data import scan_genre_tree
@@ -34,10 +34,7 @@ ENSEMBLES = {"ensemble: seeds 0 + 1": ["seed 0 (shipped recipe)", "seed 1"],
 
 def main() -> None:
     ap = cv_parser(__doc__)
-    ap.add_argument("--quick", action="store_true", help="2-epoch models, to check the script end to end")
-    args = ap.parse_args()
-    if args.quick:
-        args.epochs, args.runs, args.out = 2, args.runs.parent / "retrieval-quick", args.out / "quick"
+    args = parse_cv_args(ap)
     from baseline import fit_predict, handcrafted_features
     from retrieval import cached_features, cosine, retrieval_metrics
 

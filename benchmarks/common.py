@@ -95,4 +95,14 @@ def cv_parser(description: str):
     ap.add_argument("--runs", type=Path, default=ROOT / "runs" / "retrieval", help="where fold models are kept")
     ap.add_argument("--folds", type=int, default=2)
     ap.add_argument("--epochs", type=int, default=60)
+    ap.add_argument("--quick", action="store_true",
+                    help="2-epoch fold models, results under OUT/quick: checks the script end to end")
     return ap
+
+
+def parse_cv_args(ap):
+    """Parse a cv_parser's arguments; --quick swaps in 2-epoch models kept apart from the full runs."""
+    args = ap.parse_args()
+    if args.quick:
+        args.epochs, args.runs, args.out = 2, args.runs.parent / "retrieval-quick", args.out / "quick"
+    return args

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from common import cv_parser, env_md, environment, fold_models, md_table
+from common import cv_parser, parse_cv_args, env_md, environment, fold_models, md_table
 
 from genrerec import load_model
 from genrerec.data import block_folds, scan_genre_tree
@@ -68,10 +68,7 @@ def cached_features(path: Path, clips, fn) -> dict:
 def main() -> None:
     ap = cv_parser(__doc__)
     ap.add_argument("--models", default="cnn,resnet18")
-    ap.add_argument("--quick", action="store_true", help="2 epochs, to check the script end to end")
-    args = ap.parse_args()
-    if args.quick:
-        args.epochs, args.runs, args.out = 2, args.runs.parent / "retrieval-quick", args.out / "quick"
+    args = parse_cv_args(ap)
     from baseline import essentia_features, handcrafted_features
 
     env = environment()

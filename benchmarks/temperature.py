@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from common import cv_parser, env_md, environment, fold_models, md_table
+from common import cv_parser, parse_cv_args, env_md, environment, fold_models, md_table
 
 from genrerec import Recommender, index_library, load_model
 from genrerec.data import scan_genre_tree
@@ -34,12 +34,10 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=10, help="playlist length")
     ap.add_argument("--model", default="cnn", choices=["cnn", "resnet18"],
                     help="which fold models embed the clips; outputs other than cnn get a -MODEL suffix")
-    ap.add_argument("--quick", action="store_true", help="2-epoch models, 3 listeners: checks the script")
-    args = ap.parse_args()
+    args = parse_cv_args(ap)
     stem = "temperature" if args.model == "cnn" else f"temperature-{args.model}"
     if args.quick:
-        args.runs, args.epochs, args.listeners = args.runs.parent / "retrieval-quick", 2, 3
-        args.out = args.out / "quick"
+        args.listeners = 3
     env = environment()
     clips = scan_genre_tree(args.data)
     genres = sorted({c.genre for c in clips})
