@@ -91,6 +91,8 @@ def main() -> None:
     env = environment()
     model = load_model()
     sets = {"GTZAN 30 s clips": sorted(args.data.glob("*/*.mp3"))}
+    if not sets["GTZAN 30 s clips"]:
+        raise SystemExit(f"no GTZAN clips (<genre>/*.mp3) under {args.data}: pass --data DIR")
     if not args.quick:
         for pkg, files in fetch_soundtracks(args.soundtracks, args.packages.split(",")).items():
             sets[f"{pkg} (full-length)"] = files
@@ -98,6 +100,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for name, files in sets.items():
             st = stage_times(model, files[:40])
+            if not st["tracks"]:
+                print(f"warning: no file of {name} could be decoded; left out of the results", flush=True)
+                continue
             per = {k: st[k] / st["tracks"] for k in ("decode", "features", "model")}
             lib = Path(files[0]).parents[1] if name.startswith("GTZAN") else args.soundtracks / "x" / name.split()[0]
             t0 = time.perf_counter()
