@@ -10,6 +10,7 @@ results, are `python benchmarks/<name>.py` with no flag:
     speed.py            ~10 min  downloads ~320 MB of Debian game music (3 packages) once
     scale.py            ~15 min  FAISS at 10k / 100k / 1M vectors
     reliability_report.py ~4 min runs tests/reliability, writes docs/reliability.md
+    summary.py          seconds  headline numbers vs targets (summary.md); --rerun DIR compares with a rerun
 """
 
 import subprocess
@@ -25,4 +26,10 @@ for script in ["gtzan_accuracy.py", "retrieval.py", "ablations.py", "temperature
     print(f"== {script} --quick: exit {rc} in {time.time() - t0:.0f} s", flush=True)
     if rc:
         failed.append(script)
+if not failed:  # the headline table of the quick results, to check summary.py end to end too
+    quick = HERE.parent / "docs" / "benchmarks" / "quick"
+    rc = subprocess.run([sys.executable, str(HERE / "summary.py"), "--results", str(quick)],
+                        stdout=subprocess.DEVNULL).returncode
+    print(f"== summary.py --results {quick}: exit {rc}", flush=True)
+    failed += ["summary.py"] if rc else []
 sys.exit(1 if failed else 0)

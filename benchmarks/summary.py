@@ -1,0 +1,198 @@
+#!/usr/bin/env python
+"""Headline numbers against their targets, read from the committed benchmark
+results (docs/benchmarks/*.json), and optionally compared with a rerun.
+
+Writes docs/benchmarks/summary.md. It trains and measures nothing itself: run
+the benchmark scripts first. `--rerun DIR` also writes docs/benchmarks/rerun.md:
+the same headline numbers from another results folder (e.g. docs/benchmarks of
+a fresh clone after a full rerun) beside the committed ones, and a per-file
+table of how far every number moved, so "the committed results match a rerun"
+is checked by a script, not by eye. Takes seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from pathlib import Path
+
+from common import DOCS, md_table
+
+from genrerec.utils import atomic_write_text
+
+FILES = ["accuracy", "retrieval", "ablations", "temperature", "temperature-resnet18", "speed", "scale"]
+# Wall-clock fields move with machine load; they are compared apart from the quality numbers.
+TIMING_KEYS = {"train_minutes", "build_s", "p50_ms", "p99_ms", "wall_s", "tracks_per_s", "x_realtime",
+               "decode_ms", "features_ms", "model_ms"}
+
+
+def _load(folder: Path) -> dict[str, dict]:
+    return {f: json.loads((folder / f"{f}.json").read_text()) for f in FILES if (folder / f"{f}.json").exists()}
+
+
+def _row(rows: list[dict], **match) -> dict:
+    for r in rows:
+        if all(r.get(k) == v for k, v in match.items()):
+            return r
+    raise KeyError(f"no row with {match}")
+
+
+def headline(res: dict[str, dict]) -> list[dict]:
+    """[{metric, target, value, met}] from one results folder; metrics whose file is missing are skipped."""
+    out = []
+
+    def add(metric: str, target: str, value, met):
+        out.append({"metric": metric, "target": target, "value": value,
+                    "met": "-" if met is None else ("yes" if met else "**no**")})
+
+    if "retrieval" in res:
+        rows = res["retrieval"]["rows"]
+        p5 = {r["method"]: r["precision@5"] for r in rows}
+        rec = p5.get("cnn combined (Recommender, w=0.5)")
+        base = {m: v for m, v in p5.items() if not m.startswith(("cnn ", "resnet18 "))}
+        if rec is not None:
+            add("retrieval precision@5, Recommender similarity (compact CNN), 2-fold block CV", ">= 0.70", rec,
+                rec >= 0.70)
+        if rec is not None and base:
+            best_base = max(base, key=base.get)
+            add(f"... above every baseline (best: {best_base}, {base[best_base]})", "above", rec,
+                rec > base[best_base])
+        if "resnet18 combined (Recommender, w=0.5)" in p5:
+            add("retrieval precision@5, ResNet18 combined", "-", p5["resnet18 combined (Recommender, w=0.5)"], None)
+        for m, acc in res["retrieval"]["clip_accuracy"].items():
+            add(f"clip accuracy, {m}, 2-fold block CV (114 held-out clips)", "-", acc, None)
+    if "accuracy" in res:
+        rows = res["accuracy"]["rows"]
+        acc = {r["model"]: r["clip_accuracy"] for r in rows if r["split"].startswith("gtzan_blocks")}
+        for m in ("cnn", "resnet18", "seed-cnn", "mfcc+spectral svm"):
+            if m in acc:
+                add(f"clip accuracy, {m}, saved block split ({rows[0]['test_clips']} test clips)",
+                    ">= 0.70 and above seed CNN / ResNet18" if m == "cnn" else "-", acc[m],
+                    (acc[m] >= 0.70 and all(acc[m] > acc.get(o, 0) for o in ("resnet18", "seed-cnn")))
+                    if m == "cnn" else None)
+    if "ablations" in res:
+        p5s = [r["p5_combined"] for r in res["ablations"]["rows"] if isinstance(r["p5_combined"], float)]
+        add("ablations: best precision@5 of any variant tried", ">= 0.70", max(p5s), max(p5s) >= 0.70)
+    for f in ("temperature", "temperature-resnet18"):
+        if f in res:
+            rows = res[f]["rows"]
+            k = max(r["history_genres"] for r in rows)
+            ts = sorted({r["temperature"] for r in rows})
+            lo, hi = _row(rows, history_genres=k, temperature=ts[0]), _row(rows, history_genres=k, temperature=ts[-1])
+            add(f"{f}: genre match, {k}-genre listeners, T={ts[0]:g} -> T={ts[-1]:g}", "falls as T rises",
+                f"{lo['genre_match']} -> {hi['genre_match']}", hi["genre_match"] < lo["genre_match"])
+            add(f"{f}: catalogue coverage, T={ts[0]:g} -> T={ts[-1]:g}", "rises as T rises",
+                f"{lo['coverage']} -> {hi['coverage']}", hi["coverage"] > lo["coverage"])
+    if "speed" in res:
+        worst = min(res["speed"]["index"], key=lambda r: r["x_realtime"])
+        add(f"indexing speed, slowest set ({worst['set']}), x real time", ">= 100x", worst["x_realtime"],
+            worst["x_realtime"] >= 100)
+        r = res["speed"]["recommend"]
+        add(f"recommend() latency, {r['history']}-track history, p50 / p99 ms", "-", f"{r['p50_ms']} / {r['p99_ms']}",
+            None)
+    if "scale" in res:
+        big = max(r["vectors"] for r in res["scale"]["rows"])
+        ok = [r for r in res["scale"]["rows"] if r["vectors"] == big and r["recall@10"] >= 0.95]
+        best = min(ok, key=lambda r: r["p50_ms"]) if ok else None
+        add(f"FAISS at {big:,} vectors: fastest index with recall@10 >= 0.95, p50 ms",
+            "<= 5 ms", f"{best['p50_ms']} ({best['index']}, recall {best['recall@10']})" if best else "none",
+            bool(best) and best["p50_ms"] <= 5)
+    return out
+
+
+def _leaves(x, path=""):
+    """(path, number) for every numeric leaf of a JSON value."""
+    if isinstance(x, dict):
+        for k, v in x.items():
+            if k != "environment":
+                yield from _leaves(v, f"{path}.{k}" if path else k)
+    elif isinstance(x, list):
+        for i, v in enumerate(x):
+            label = v.get("method") or v.get("model") or v.get("variant") or v.get("set") or v.get("index") \
+                if isinstance(v, dict) else None
+            yield from _leaves(v, f"{path}[{i}{': ' + label if label else ''}]")
+    elif isinstance(x, (int, float)) and not isinstance(x, bool):
+        yield path, float(x)
+
+
+def drift(old: dict, new: dict) -> dict:
+    """Largest absolute change of the quality numbers and of the timing numbers between two results."""
+    a, b = dict(_leaves(old)), dict(_leaves(new))
+    common = [k for k in a if k in b and math.isfinite(a[k]) and math.isfinite(b[k])]
+    out = {"compared": len(common), "only_one_side": len(set(a) ^ set(b))}
+    for kind, keys in (("quality", [k for k in common if k.rsplit(".", 1)[-1] not in TIMING_KEYS]),
+                       ("timing", [k for k in common if k.rsplit(".", 1)[-1] in TIMING_KEYS])):
+        if keys:
+            k = max(keys, key=lambda k: abs(a[k] - b[k]))
+            rel = [abs(a[k] - b[k]) / abs(a[k]) for k in keys if a[k]]
+            out[kind] = {"n": len(keys), "max_abs": round(abs(a[k] - b[k]), 4), "at": k, "old": a[k], "new": b[k],
+                         "exactly_equal": sum(a[k] == b[k] for k in keys),
+                         "max_rel": round(max(rel), 3) if rel else 0.0}
+    return out
+
+
+def render_summary(res: dict[str, dict]) -> str:
+    """docs/benchmarks/summary.md: the headline table of one results folder (a test keeps it current)."""
+    return "\n".join(["# Headline numbers against their targets", "",
+                      "Generated by `python benchmarks/summary.py` from the JSON results in this folder — do not "
+                      "edit by hand. What each benchmark measures, and how long it takes: [README](README.md). "
+                      "How these committed results compare with a full rerun from a fresh clone: "
+                      "[rerun.md](rerun.md).", "",
+                      md_table(headline(res), [("metric", "metric"), ("target", "target"), ("value", "measured"),
+                                               ("met", "met")]), ""])
+
+
+def render_rerun(res: dict[str, dict], rerun: dict[str, dict], label: str) -> str:
+    """Committed results next to a rerun: headline numbers side by side, then how far every number moved."""
+    rows = headline(res)
+    again = {r["metric"]: r["value"] for r in headline(rerun)}
+    for r in rows:
+        r["rerun"] = again.get(r["metric"], "(not rerun)")
+    table = []
+    for f in FILES:
+        if f in res and f in rerun:
+            d = drift(res[f], rerun[f])
+            q, t = d.get("quality", {}), d.get("timing", {})
+            table.append({"file": f"{f}.json", "n": q.get("n", 0), "eq": q.get("exactly_equal", "-"),
+                          "max": q.get("max_abs", "-"), "at": f"`{q['at']}` {q['old']} -> {q['new']}" if q else "-",
+                          "t": f"{t['max_rel']:.0%} at `{t['at']}`" if t else "-"})
+        elif f in res:
+            table.append({"file": f"{f}.json", "n": "(not rerun)"})
+    return "\n".join([
+        "# Committed benchmark results vs a rerun", "",
+        f"Generated by `python benchmarks/summary.py --rerun {label}` — do not edit by hand. The rerun is every "
+        "benchmark script run again with no flags from a fresh clone (models retrained, soundtracks downloaded "
+        "again); the left column is what is committed in this folder.", "",
+        md_table(rows, [("metric", "metric"), ("target", "target"), ("value", "committed"), ("rerun", "rerun"),
+                        ("met", "met (committed)")]), "",
+        "Every numeric value of each JSON file, compared. *Quality* numbers are accuracies, precisions, recalls, "
+        "counts and settings; *timing* numbers are wall-clock figures, which move with machine load.", "",
+        md_table(table, [("file", "file"), ("n", "quality numbers"), ("eq", "identical"), ("max", "largest change"),
+                         ("at", "where"), ("t", "largest relative timing change")]), ""])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--results", type=Path, default=DOCS, help="folder of benchmark JSON files")
+    ap.add_argument("--rerun", type=Path, help="a second results folder (e.g. a fresh clone's) to compare with; "
+                                               "writes rerun.md beside summary.md")
+    ap.add_argument("--label", help="how rerun.md names the rerun folder (default: the path given)")
+    args = ap.parse_args()
+    res = _load(args.results)
+    if not res:
+        raise SystemExit(f"no benchmark results (*.json) in {args.results}: run the benchmark scripts first")
+    text = render_summary(res)
+    atomic_write_text(args.results / "summary.md", text)
+    print(text)
+    if args.rerun:
+        rerun = _load(args.rerun)
+        if not rerun:
+            raise SystemExit(f"no benchmark results (*.json) in {args.rerun}")
+        text = render_rerun(res, rerun, args.label or str(args.rerun))
+        atomic_write_text(args.results / "rerun.md", text)
+        print(text)
+
+
+if __name__ == "__main__":
+    main()
