@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import time
 from pathlib import Path
 
 from common import DOCS, md_table
@@ -143,20 +144,26 @@ def render_summary(res: dict[str, dict]) -> str:
                                                ("met", "met")]), ""])
 
 
-def render_rerun(res: dict[str, dict], rerun: dict[str, dict], label: str) -> str:
+def render_rerun(res: dict[str, dict], rerun_dir: Path, label: str) -> str:
     """Committed results next to a rerun: headline numbers side by side, then how far every number moved."""
+    rerun = _load(rerun_dir)
     rows = headline(res)
     again = {r["metric"]: r["value"] for r in headline(rerun)}
     for r in rows:
         r["rerun"] = again.get(r["metric"], "(not rerun)")
     table = []
+    written = {f: time.strftime("%Y-%m-%d %H:%M", time.gmtime((rerun_dir / f"{f}.json").stat().st_mtime))
+               for f in rerun if (rerun_dir / f"{f}.json").exists()}
     for f in FILES:
         if f in res and f in rerun:
             d = drift(res[f], rerun[f])
             q, t = d.get("quality", {}), d.get("timing", {})
+            moved = q and q["max_abs"] > 0
             table.append({"file": f"{f}.json", "n": q.get("n", 0), "eq": q.get("exactly_equal", "-"),
-                          "max": q.get("max_abs", "-"), "at": f"`{q['at']}` {q['old']} -> {q['new']}" if q else "-",
-                          "t": f"{t['max_rel']:.0%} at `{t['at']}`" if t else "-"})
+                          "max": q["max_abs"] if moved else "-",
+                          "at": f"`{q['at']}` {q['old']} -> {q['new']}" if moved else "-",
+                          "t": f"{t['max_rel']:.0%} at `{t['at']}`" if t and t["max_rel"] > 0 else "-",
+                          "when": written.get(f, "-")})
         elif f in res:
             table.append({"file": f"{f}.json", "n": "(not rerun)"})
     return "\n".join([
@@ -167,9 +174,12 @@ def render_rerun(res: dict[str, dict], rerun: dict[str, dict], label: str) -> st
         md_table(rows, [("metric", "metric"), ("target", "target"), ("value", "committed"), ("rerun", "rerun"),
                         ("met", "met (committed)")]), "",
         "Every numeric value of each JSON file, compared. *Quality* numbers are accuracies, precisions, recalls, "
-        "counts and settings; *timing* numbers are wall-clock figures, which move with machine load.", "",
+        "counts and settings; *timing* numbers are wall-clock figures, which move with machine load. The last "
+        "column shows when the rerun wrote each file (a file the rerun did not regenerate keeps its clone time).",
+        "",
         md_table(table, [("file", "file"), ("n", "quality numbers"), ("eq", "identical"), ("max", "largest change"),
-                         ("at", "where"), ("t", "largest relative timing change")]), ""])
+                         ("at", "where"), ("t", "largest relative timing change"),
+                         ("when", "rerun file written (UTC)")]), ""])
 
 
 def main() -> None:
@@ -186,10 +196,9 @@ def main() -> None:
     atomic_write_text(args.results / "summary.md", text)
     print(text)
     if args.rerun:
-        rerun = _load(args.rerun)
-        if not rerun:
+        if not _load(args.rerun):
             raise SystemExit(f"no benchmark results (*.json) in {args.rerun}")
-        text = render_rerun(res, rerun, args.label or str(args.rerun))
+        text = render_rerun(res, args.rerun, args.label or str(args.rerun))
         atomic_write_text(args.results / "rerun.md", text)
         print(text)
 
