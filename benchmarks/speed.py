@@ -44,6 +44,7 @@ def fetch_soundtracks(dest: Path, packages: list[str]) -> dict[str, list[Path]]:
         x = dest / "x" / pkg
         stamp = x / f".{deb.name}.done"
         if not stamp.exists():
+            x.mkdir(parents=True, exist_ok=True)  # dpkg -x creates the target but not its parents
             subprocess.run(["dpkg", "-x", str(deb), str(x)], check=True)
             for pk3 in x.rglob("*.pk3"):  # nexuiz keeps its music in a zip archive
                 with zipfile.ZipFile(pk3) as z:
