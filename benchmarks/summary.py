@@ -126,10 +126,11 @@ def drift(old: dict, new: dict) -> dict:
                        ("timing", [k for k in common if k.rsplit(".", 1)[-1] in TIMING_KEYS])):
         if keys:
             k = max(keys, key=lambda k: abs(a[k] - b[k]))
-            rel = [abs(a[k] - b[k]) / abs(a[k]) for k in keys if a[k]]
+            rel = {k: abs(a[k] - b[k]) / abs(a[k]) for k in keys if a[k]}
+            kr = max(rel, key=rel.get) if rel else k
             out[kind] = {"n": len(keys), "max_abs": round(abs(a[k] - b[k]), 4), "at": k, "old": a[k], "new": b[k],
                          "exactly_equal": sum(a[k] == b[k] for k in keys),
-                         "max_rel": round(max(rel), 3) if rel else 0.0}
+                         "max_rel": round(rel[kr], 3) if rel else 0.0, "at_rel": kr}
     return out
 
 
@@ -162,7 +163,7 @@ def render_rerun(res: dict[str, dict], rerun_dir: Path, label: str) -> str:
             table.append({"file": f"{f}.json", "n": q.get("n", 0), "eq": q.get("exactly_equal", "-"),
                           "max": q["max_abs"] if moved else "-",
                           "at": f"`{q['at']}` {q['old']} -> {q['new']}" if moved else "-",
-                          "t": f"{t['max_rel']:.0%} at `{t['at']}`" if t and t["max_rel"] > 0 else "-",
+                          "t": f"{t['max_rel']:.0%} at `{t['at_rel']}`" if t and t["max_rel"] > 0 else "-",
                           "when": written.get(f, "-")})
         elif f in res:
             table.append({"file": f"{f}.json", "n": "(not rerun)"})
