@@ -15,10 +15,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from common import cv_parser, parse_cv_args, env_md, environment, fold_models, md_table
+from common import cv_parser, env_md, fold_models, md_table, parse_cv_args
 
 from genrerec import load_model
-from genrerec.data import scan_genre_tree
 from genrerec.index import combined_vectors
 from genrerec.utils import atomic_write_json, atomic_write_text
 
@@ -35,14 +34,10 @@ ENSEMBLES = {"ensemble: seeds 0 + 1": ["seed 0 (shipped recipe)", "seed 1"],
 def main() -> None:
     ap = cv_parser(__doc__)
     args = parse_cv_args(ap)
-    from baseline import fit_predict, handcrafted_features
-    from retrieval import cached_features, cosine, retrieval_metrics
+    from baseline import fit_predict
+    from retrieval import cosine, held_out_setup, retrieval_metrics
 
-    env = environment()
-    print(env_md(env))
-    clips = scan_genre_tree(args.data)
-    genres = sorted({c.genre for c in clips})
-    hand = cached_features(args.runs / "features-mfcc.npz", clips, handcrafted_features)
+    env, clips, genres, hand = held_out_setup(args)
     models = {name: fold_models(args.data, args.runs, args.folds, "cnn", args.epochs, tag, **over)
               for name, (tag, over) in VARIANTS.items()}
     hits: dict[str, dict[str, list[float]]] = {}

@@ -65,17 +65,25 @@ def cached_features(path: Path, clips, fn) -> dict:
     return out
 
 
-def main() -> None:
-    ap = cv_parser(__doc__)
-    ap.add_argument("--models", default="cnn,resnet18")
-    args = parse_cv_args(ap)
-    from baseline import essentia_features, handcrafted_features
+def held_out_setup(args) -> tuple[dict, list, list[str], dict]:
+    """What the held-out-clip benchmarks (this one, ablations.py) start from: the environment
+    (printed), the clips, the genre names and the clips' cached MFCC baseline features."""
+    from baseline import handcrafted_features
 
     env = environment()
     print(env_md(env))
     clips = scan_genre_tree(args.data)
-    genres = sorted({c.genre for c in clips})
     hand = cached_features(args.runs / "features-mfcc.npz", clips, handcrafted_features)
+    return env, clips, sorted({c.genre for c in clips}), hand
+
+
+def main() -> None:
+    ap = cv_parser(__doc__)
+    ap.add_argument("--models", default="cnn,resnet18")
+    args = parse_cv_args(ap)
+    from baseline import essentia_features
+
+    env, clips, genres, hand = held_out_setup(args)
     ess = cached_features(args.runs / "features-essentia.npz", clips, essentia_features)
     if any(v is None for v in ess.values()):
         print("essentia is not installed (pip install essentia): its row is left out")
