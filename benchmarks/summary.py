@@ -121,7 +121,7 @@ def drift(old: dict, new: dict) -> dict:
     """Largest absolute change of the quality numbers and of the timing numbers between two results."""
     a, b = dict(_leaves(old)), dict(_leaves(new))
     common = [k for k in a if k in b and math.isfinite(a[k]) and math.isfinite(b[k])]
-    out = {"compared": len(common), "only_one_side": len(set(a) ^ set(b))}
+    out = {"only_one_side": len(set(a) ^ set(b))}
     for kind, keys in (("quality", [k for k in common if k.rsplit(".", 1)[-1] not in TIMING_KEYS]),
                        ("timing", [k for k in common if k.rsplit(".", 1)[-1] in TIMING_KEYS])):
         if keys:
@@ -164,7 +164,7 @@ def render_rerun(res: dict[str, dict], rerun_dir: Path, label: str) -> str:
                           "max": q["max_abs"] if moved else "-",
                           "at": f"`{q['at']}` {q['old']} -> {q['new']}" if moved else "-",
                           "t": f"{t['max_rel']:.0%} at `{t['at_rel']}`" if t and t["max_rel"] > 0 else "-",
-                          "when": written.get(f, "-")})
+                          "one": d["only_one_side"], "when": written.get(f, "-")})
         elif f in res:
             table.append({"file": f"{f}.json", "n": "(not rerun)"})
     return "\n".join([
@@ -180,6 +180,7 @@ def render_rerun(res: dict[str, dict], rerun_dir: Path, label: str) -> str:
         "",
         md_table(table, [("file", "file"), ("n", "quality numbers"), ("eq", "identical"), ("max", "largest change"),
                          ("at", "where"), ("t", "largest relative timing change"),
+                         ("one", "numbers in one file only"),
                          ("when", "rerun file written (UTC)")]), ""])
 
 

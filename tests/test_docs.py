@@ -47,3 +47,4 @@ def test_rerun_drift_separates_quality_from_timing():
     assert d["quality"]["exactly_equal"] == 1
     assert d["timing"]["max_rel"] == 0.25
     assert summary.drift(old, old)["quality"]["max_abs"] == 0
+    assert summary.drift(old, {"rows": []})["only_one_side"] == 3  # numbers a rerun lost are counted
