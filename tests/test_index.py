@@ -155,14 +155,14 @@ def test_killed_run_resumes_with_nothing_lost(library, tiny_model_path, tmp_path
 
 
 def test_read_only_library_uses_cache_dir(library, tiny_model, tmp_path, monkeypatch):
-    import genrerec.index as gi
+    import genrerec.library as gl
 
     monkeypatch.setenv("GENREREC_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setattr(gi, "_writable", lambda d: False)
+    monkeypatch.setattr(gl, "_writable", lambda d: False)
     s = index_library(library, model=tiny_model, workers=0, show_progress=False)
     assert "read-only" in s.note and str(tmp_path / "cache") in s.db_dir
     assert not (library / ".genrerec").exists()
-    assert find_db_dir(library / "low") == gi._cache_db_dir(library)
+    assert find_db_dir(library / "low") == gl._cache_db_dir(library)
 
 
 def test_vector_index_api(tmp_path):

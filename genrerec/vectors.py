@@ -1,0 +1,141 @@
+"""Track vectors for similarity search: the combined genre + embedding vector,
+a small FAISS wrapper keyed by catalog id, and the saved index that readers
+reuse while it matches the catalog's generation."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+
+import numpy as np
+
+from .catalog import Catalog
+from .faults import fault
+from .library import LibraryError
+from .utils import atomic_path, atomic_write_json
+
+log = logging.getLogger("genrerec")
+
+INDEX_FILE = "index.faiss"
+INDEX_META = "index.json"
+GENRE_WEIGHT = 0.5  # share of the genre vector in the combined similarity (embedding gets the rest)
+HNSW_THRESHOLD = 100_000  # exact below (<= 4 ms a query at 100k), HNSW above: docs/benchmarks/scale.md
+
+
+def combined_vectors(genres: np.ndarray, embeddings: np.ndarray, genre_weight: float = GENRE_WEIGHT) -> np.ndarray:
+    """[sqrt(1-w) * e/|e| , sqrt(w) * g/|g|]: its inner product is
+    (1-w) * cos(embeddings) + w * cos(genre vectors), in [-1, 1]."""
+    g = genres / np.maximum(np.linalg.norm(genres, axis=-1, keepdims=True), 1e-12)
+    e = embeddings / np.maximum(np.linalg.norm(embeddings, axis=-1, keepdims=True), 1e-12)
+    return np.concatenate([np.sqrt(1 - genre_weight) * e, np.sqrt(genre_weight) * g], axis=-1).astype(np.float32)
+
+
+class VectorIndex:
+    """A tiny FAISS wrapper (add, remove, query, save, load) keyed by catalog id.
+
+    Inner product on unit vectors; exact (`flat`) for small libraries, HNSW for
+    large ones.
+    """
+
+    def __init__(self, dim: int, kind: str = "flat", hnsw_m: int = 32, ef_search: int = 128):
+        import faiss
+
+        self.dim, self.kind = dim, kind
+        if kind == "flat":
+            base = faiss.IndexFlatIP(dim)
+        elif kind == "hnsw":
+            base = faiss.IndexHNSWFlat(dim, hnsw_m, faiss.METRIC_INNER_PRODUCT)
+            base.hnsw.efConstruction = 80
+            base.hnsw.efSearch = ef_search
+        else:
+            raise ValueError(f"unknown index kind {kind!r}")
+        self.index = faiss.IndexIDMap2(base)
+
+    @staticmethod
+    def kind_for(n: int) -> str:
+        return "flat" if n < HNSW_THRESHOLD else "hnsw"
+
+    def __len__(self) -> int:
+        return int(self.index.ntotal)
+
+    def ids(self) -> set[int]:
+        """The catalog ids held, to check the index against the catalog."""
+        return {int(self.index.id_map.at(i)) for i in range(len(self))}
+
+    def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        if len(ids):
+            self.index.add_with_ids(np.ascontiguousarray(vectors, np.float32), np.asarray(ids, np.int64))
+
+    def remove(self, ids: np.ndarray) -> None:
+        import faiss
+
+        if self.kind != "flat":
+            raise NotImplementedError("HNSW cannot remove vectors; rebuild the index")
+        self.index.remove_ids(faiss.IDSelectorArray(np.asarray(ids, np.int64)))
+
+    def query(self, vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """(scores [q, k], ids [q, k]); id -1 where fewer than k exist."""
+        k = max(1, min(k, len(self)))
+        return self.index.search(np.ascontiguousarray(np.atleast_2d(vectors), np.float32), k)
+
+    def save(self, path: str | os.PathLike) -> None:
+        import faiss
+
+        with atomic_path(path) as tmp:
+            faiss.write_index(self.index, str(tmp))
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> "VectorIndex":
+        import faiss
+
+        try:
+            index = faiss.read_index(str(path))
+        except RuntimeError as e:
+            raise LibraryError(f"{path}: FAISS index is damaged ({str(e).splitlines()[0][:120]})") from None
+        self = cls.__new__(cls)
+        self.index = index
+        self.dim = index.d
+        base = faiss.downcast_index(index.index) if hasattr(index, "index") else index
+        self.kind = "hnsw" if "HNSW" in type(base).__name__ else "flat"
+        return self
+
+
+def build_vector_index(cat: Catalog, model_id: str, genre_weight: float = GENRE_WEIGHT,
+                       kind: str | None = None) -> VectorIndex:
+    ids, _, genres, embs = cat.vectors(model_id)
+    if not len(ids):
+        return VectorIndex(1, "flat")
+    vecs = combined_vectors(genres, embs, genre_weight)
+    vi = VectorIndex(vecs.shape[1], kind or VectorIndex.kind_for(len(ids)))
+    vi.add(ids, vecs)
+    return vi
+
+
+def load_or_rebuild_index(db_dir: Path, cat: Catalog, model_id: str, genre_weight: float = GENRE_WEIGHT,
+                          save: bool = True) -> VectorIndex:
+    """The FAISS index if it matches the catalog's generation, else a rebuild from the catalog."""
+    meta_path, index_path = db_dir / INDEX_META, db_dir / INDEX_FILE
+    want = {"generation": cat.generation, "model_id": model_id, "genre_weight": genre_weight}
+    try:
+        meta = json.loads(meta_path.read_text())
+        if all(meta.get(k) == v for k, v in want.items()):
+            vi = VectorIndex.load(index_path)
+            if len(vi) == meta.get("count"):
+                return vi
+    except (OSError, ValueError, LibraryError) as e:
+        log.info("index at %s unusable (%s): rebuilding from the catalog", db_dir, e)
+    vi = build_vector_index(cat, model_id, genre_weight)
+    if save:
+        try:
+            save_vector_index(db_dir, vi, want)
+        except OSError as e:
+            log.warning("could not save the rebuilt index in %s: %s", db_dir, e)
+    return vi
+
+
+def save_vector_index(db_dir: Path, vi: VectorIndex, meta: dict) -> None:
+    vi.save(db_dir / INDEX_FILE)  # index first, then the meta that vouches for it
+    fault("save-index")
+    atomic_write_json(db_dir / INDEX_META, {**meta, "count": len(vi), "kind": vi.kind})
