@@ -50,7 +50,7 @@ def main() -> None:
             for c in held:
                 (lib / c.genre).mkdir(parents=True, exist_ok=True)
                 os.symlink(c.path.resolve(), lib / c.genre / c.path.name)
-            index_library(lib, Path(tmp) / f"db{fi}", load_model(ckpt), show_progress=False)
+            index_library(lib, Path(tmp) / f"db{fi}", load_model(ckpt), show_progress=False, follow_external_links=True)
             by_genre = {g: [lib / c.genre / c.path.name for c in held if c.genre == g] for g in genres}
             with Recommender.open(Path(tmp) / f"db{fi}") as rec:
                 for k in (1, 2, 3):

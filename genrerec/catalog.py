@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .safety import UnsafePathError, display, open_nofollow
+
 SCHEMA_VERSION = 1
 
 _SCHEMA = """
@@ -62,6 +64,14 @@ class Catalog:
         if not create and not self.path.exists():
             raise CatalogError(f"{self.path}: no catalog here; run `genrerec index` on the library first")
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        if self.path.is_symlink():
+            raise UnsafePathError(f"{display(self.path)}: the catalog is a symbolic link; genrerec does not follow "
+                                  "links for its own files (someone may have planted it): remove the link")
+        if create:  # create it private and never through a link; SQLite's own open follows links
+            try:
+                os.close(open_nofollow(self.path, os.O_RDONLY | os.O_CREAT))
+            except OSError:
+                pass  # unwritable folder: SQLite's own error below says so
         try:
             self.db = sqlite3.connect(str(self.path), timeout=30, isolation_level=None)
             self.db.execute("PRAGMA journal_mode=WAL")

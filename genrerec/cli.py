@@ -18,6 +18,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from .safety import display, exists, markup_escape as esc
+
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Genre classification, track embeddings and playlists from your music library.")
 out = Console()
@@ -25,6 +27,7 @@ err = Console(stderr=True)
 
 
 def _fail(msg: str, code: int = 2) -> None:
+    msg = "\n".join(esc(line) for line in str(msg).split("\n"))  # user text is never markup
     err.print(f"[bold red]error:[/] {msg}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
@@ -91,9 +94,9 @@ def classify(
         t = Table("file", "genres")
         for f, r in results.items():
             if "error" in r:
-                t.add_row(f, f"[red]{r['error']}[/]")
+                t.add_row(esc(f), f"[red]{esc(r['error'])}[/]")
             else:
-                t.add_row(f, "  ".join(f"{g} {p:.0%}" for g, p in list(r.items())[:top]))
+                t.add_row(esc(f), "  ".join(f"{g} {p:.0%}" for g, p in list(r.items())[:top]))
         out.print(t)
     if failed:
         raise typer.Exit(1 if failed < len(files) else 2)
@@ -176,31 +179,34 @@ def index(
     workers: Optional[int] = typer.Option(None, min=0, help="Decoding processes (default: CPU count)."),
     retry_failed: bool = typer.Option(False, help="Retry files that failed before."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+    follow_external_links: bool = typer.Option(
+        False, help="Also follow links that lead outside the library (never into /proc, /sys, /dev)."),
 ) -> None:
     """Index a music folder: embed new/changed tracks, drop removed ones, build the search index."""
     from .embed import load_model
     from .index import index_library
 
-    if not library.exists():
-        _fail(f"{library}: no such folder")
+    if not exists(library):
+        _fail(f"{display(library)}: no such folder")
     if not library.is_dir():
         _fail(f"{library}: not a folder; give the folder that holds your music")
     m = run(lambda: load_model(model))
-    s = run(lambda: index_library(library, db, m, workers=workers, retry_failed=retry_failed))
+    s = run(lambda: index_library(library, db, m, workers=workers, retry_failed=retry_failed,
+                                  follow_external_links=follow_external_links))
     if as_json:
         print(json.dumps(s.to_dict(), indent=2))
         return
     if s.note:
-        out.print(f"[yellow]{s.note}[/]")
+        out.print(f"[yellow]{esc(s.note)}[/]")
     rt = f", {s.audio_seconds / s.seconds:.0f}x real time" if s.indexed and s.seconds else ""
-    out.print(f"[bold]{s.library}[/]: {s.indexed} indexed, {s.unchanged} unchanged, {s.moved} moved, "
+    out.print(f"[bold]{esc(s.library)}[/]: {s.indexed} indexed, {s.unchanged} unchanged, {s.moved} moved, "
               f"{s.removed} removed, {len(s.failed)} failed — {s.total_ok} tracks searchable "
               f"({s.index_kind} index) in {s.seconds:.1f} s{rt}")
     for p, e in s.failed[:20]:
-        out.print(f"  [red]failed[/] {p}: {e}", highlight=False)
+        out.print(f"  [red]failed[/] {esc(p)}: {esc(e)}", highlight=False)
     if len(s.failed) > 20:
         out.print(f"  ... and {len(s.failed) - 20} more (see `genrerec stats`)")
-    out.print(f"catalog: {s.db_dir}")
+    out.print(f"catalog: {esc(s.db_dir)}", highlight=False)
 
 
 def _open(library: Optional[Path], db: Optional[Path], near: list[Path]):
@@ -214,14 +220,14 @@ def _open(library: Optional[Path], db: Optional[Path], near: list[Path]):
 
     for p in near:  # like git: look upward from the given tracks, then the current folder
         p = p.absolute()
-        while not p.exists() and p != p.parent:
+        while not exists(p) and p != p.parent:
             p = p.parent
         d = find_db_dir(p)
         if d:
             return run(lambda: Recommender.open(d))
     here = find_db_dir(Path.cwd())
     if near and here is None:
-        _fail(f"{near[0]}: no genrerec library found in its folder or above, nor in the current folder; "
+        _fail(f"{display(near[0])}: no genrerec library found in its folder or above, nor in the current folder; "
               "run `genrerec index DIR` first, or pass --library / --db")
     return run(lambda: Recommender.open(here or Path.cwd()))
 
@@ -257,11 +263,11 @@ def _print_recs(recs, as_json: bool, title: str, root: Path) -> None:
                            "because": str(r.because) if r.because else None, "taste": r.taste} for r in recs],
                          indent=2))
         return
-    t = Table("#", "track", "score", "genres", "because of", title=title, caption=f"in {root}")
+    t = Table("#", "track", "score", "genres", "because of", title=esc(title), caption=f"in {esc(root)}")
     for i, r in enumerate(recs, 1):
-        t.add_row(str(i), _short(r.path, root), f"{r.score:.3f}",
-                  " ".join(f"{g} {p:.0%}" for g, p in list(r.genres.items())[:2]),
-                  r.because.name if r.because else "")
+        t.add_row(str(i), esc(_short(r.path, root)), f"{r.score:.3f}",
+                  " ".join(f"{esc(g)} {p:.0%}" for g, p in list(r.genres.items())[:2]),
+                  esc(r.because.name) if r.because else "")
     out.print(t)
 
 
@@ -279,8 +285,6 @@ def recommend(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Recommend a playlist from a listening history."""
-    from .playlist import write_m3u
-
     if n <= 0:
         _fail(f"--n must be at least 1, got {n}")
     if not math.isfinite(temperature) or temperature < 0:
@@ -293,9 +297,19 @@ def recommend(
     if output:
         tags = [rec.catalog.tags(r.track_id) for r in recs]
         titles = [" - ".join(x for x in (t.get("artist"), t.get("title")) if x) or None for t in tags]
-        write_m3u(output, [r.path for r in recs], relative=not absolute, titles=titles,
-                  durations=[t.get("duration") for t in tags])
-        (err if as_json else out).print(f"wrote {output} ({len(recs)} tracks)")
+        _write_playlist(output, recs, titles, [t.get("duration") for t in tags], absolute)
+        (err if as_json else out).print(f"wrote {esc(output)} ({len(recs)} tracks)", highlight=False)
+
+
+def _write_playlist(output: Path, recs, titles, durations, absolute: bool) -> None:
+    from .playlist import write_m3u
+
+    if os.path.isdir(output):
+        _fail(f"--output {display(output)}: is a folder; give a file name, e.g. {display(output / 'playlist.m3u8')}")
+    try:
+        write_m3u(output, [r.path for r in recs], relative=not absolute, titles=titles, durations=durations)
+    except OSError as e:
+        _fail(f"--output {display(output)}: cannot write the playlist ({e.strerror or e})")
 
 
 @app.command()
@@ -331,9 +345,9 @@ def profile(
                          indent=2))
         return
     for g, p in prof.items():
-        out.print(f"{g:>12} {_bar(p)} {p:5.1%}")
+        out.print(f"{esc(g):>12} {_bar(p)} {p:5.1%}")
     out.print(f"\n{len(tastes)} taste(s): " + "; ".join(
-        f"{t.share:.0%} {'/'.join(list(t.genres)[:2])}" for t in tastes))
+        f"{t.share:.0%} {esc('/'.join(list(t.genres)[:2]))}" for t in tastes))
 
 
 @app.command()
@@ -355,11 +369,11 @@ def stats(
         print(json.dumps({"library": str(rec.root), "db": str(rec.db_dir), "tracks": len(rec), "hours": hours,
                           "genres": hist, "failed": [{"path": p, "error": e} for p, e in fails]}, indent=2))
         return
-    out.print(f"[bold]{rec.root}[/] ({rec.db_dir}): {len(rec)} tracks, {hours:.1f} h, {len(fails)} failed")
+    out.print(f"[bold]{esc(rec.root)}[/] ({esc(rec.db_dir)}): {len(rec)} tracks, {hours:.1f} h, {len(fails)} failed")
     for g, c in sorted(hist.items(), key=lambda x: -x[1]):
-        out.print(f"{g:>12} {_bar(c / max(1, len(rec)))} {c}")
+        out.print(f"{esc(g):>12} {_bar(c / max(1, len(rec)))} {c}")
     for p, e in fails[:50]:
-        out.print(f"  [red]failed[/] {p}: {e}", highlight=False)
+        out.print(f"  [red]failed[/] {esc(p)}: {esc(e)}", highlight=False)
 
 
 if __name__ == "__main__":

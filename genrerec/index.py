@@ -28,7 +28,9 @@ from .engine import Engine, Job, LocalEngine
 from .faults import fault as _fault
 from .library import (CATALOG_FILE, DB_DIRNAME, LibraryError, LibraryLocked, _cache_db_dir, _writable,  # noqa: F401
                       default_db_dir, find_db_dir)
+from .library import STATE_FILES
 from .lock import LibraryLock
+from .safety import check_state_dir, make_private_dir
 from .scan import FileEntry, fingerprint, plan_changes, read_tags, scan_library  # noqa: F401
 from .vectors import (GENRE_WEIGHT, HNSW_THRESHOLD, INDEX_FILE, INDEX_META, VectorIndex,  # noqa: F401
                       build_vector_index, combined_vectors, load_or_rebuild_index, save_vector_index)
@@ -76,6 +78,7 @@ def index_library(
     show_progress: bool = True,
     on_batch: Callable[[int], None] | None = None,
     engine: Engine | None = None,
+    follow_external_links: bool = False,
 ) -> IndexSummary:
     """Index (or update the index of) a music folder.
 
@@ -91,6 +94,8 @@ def index_library(
         on_batch: called with the number of tracks committed so far (tests).
         engine: runs decode + features + inference (default: a LocalEngine
             with `workers` processes).
+        follow_external_links: also follow links that leave the library
+            (never into /proc, /sys, /dev; each file once).
     """
     from .embed import MAX_WINDOWS, load_model
     from .utils import progress
@@ -107,8 +112,9 @@ def index_library(
             note = f"library is read-only: catalog kept in {db}"
     else:
         db = Path(db_dir)
+    check_state_dir(db, STATE_FILES)
     try:
-        db.mkdir(parents=True, exist_ok=True)
+        make_private_dir(db)
     except OSError as e:
         raise LibraryError(f"{db}: cannot create the catalog folder ({e.strerror}); pass --db DIR") from None
     model = model or load_model()
@@ -133,7 +139,14 @@ def index_library(
                 log.info("library moved from %s to %s", old_root, root)
 
             scan_errors: list[tuple[str, str]] = []
-            files = scan_library(root, skip=[db], on_error=lambda p, e: scan_errors.append((p, e)))
+            skipped: list[tuple[str, str]] = []
+            files = scan_library(root, skip=[db], on_error=lambda p, e: scan_errors.append((p, e)),
+                                 follow_external=follow_external_links, on_skip=lambda p, e: skipped.append((p, e)))
+            for p, why in skipped:
+                log.info("%s: %s", p, why)
+            if skipped:
+                summary.note = "; ".join(x for x in (summary.note, f"{len(skipped)} links leading outside the library "
+                                                     "skipped (--follow-external-links follows them)") if x)
             _fault("scan")
             summary.failed += scan_errors
             plan = plan_changes(files, cat.rows(), model.model_id, retry_failed)

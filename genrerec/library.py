@@ -9,6 +9,9 @@ from pathlib import Path
 
 DB_DIRNAME = ".genrerec"
 CATALOG_FILE = "catalog.sqlite"
+# every file genrerec keeps in a catalog folder: none may be a link (tests/reliability/test_security.py)
+STATE_FILES = ("lock", CATALOG_FILE, CATALOG_FILE + "-wal", CATALOG_FILE + "-shm", CATALOG_FILE + "-journal",
+               "index.faiss", "index.json")
 
 
 class LibraryError(Exception):
@@ -41,12 +44,12 @@ def find_db_dir(start: str | os.PathLike) -> Path | None:
     """Like git: from `start` upward, the first folder with a genrerec catalog
     (in it, or in the cache fallback for a read-only library)."""
     p = Path(start).resolve()
-    if p.is_file():
+    if os.path.isfile(p):
         p = p.parent
     for d in [p, *p.parents]:
         for cand in (d / DB_DIRNAME, _cache_db_dir(d)):
-            if (cand / CATALOG_FILE).exists():
+            if os.path.exists(cand / CATALOG_FILE):
                 return cand
-        if (d / CATALOG_FILE).exists():  # --db pointing at the folder itself
+        if os.path.exists(d / CATALOG_FILE):  # --db pointing at the folder itself
             return d
     return None

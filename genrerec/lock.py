@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 from .library import LibraryLocked
+from .safety import open_nofollow
 
 
 class LibraryLock:
@@ -18,7 +19,7 @@ class LibraryLock:
         self.fd: int | None = None
 
     def __enter__(self):
-        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        self.fd = open_nofollow(self.path, os.O_RDWR | os.O_CREAT)  # never write our PID through a planted link
         try:
             fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as e:

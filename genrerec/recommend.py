@@ -34,6 +34,8 @@ import numpy as np
 from .catalog import Catalog, CatalogError
 from .index import (CATALOG_FILE, DB_DIRNAME, GENRE_WEIGHT, LibraryError, combined_vectors, find_db_dir,
                     load_or_rebuild_index)
+from .library import STATE_FILES
+from .safety import check_state_dir, display, exists
 
 TASTE_SIMILARITY = 0.45  # history tracks less similar than this (average linkage) are separate tastes
 MAX_TASTES = 8
@@ -149,8 +151,8 @@ class Recommender:
     def open(cls, library_or_db: str | os.PathLike = ".", genre_weight: float = GENRE_WEIGHT) -> "Recommender":
         """Open a library folder, its .genrerec folder, a catalog file, or any path inside a library."""
         p = Path(library_or_db).expanduser()
-        if not p.exists():
-            raise LibraryError(f"{p}: no such file or folder")
+        if not exists(p):
+            raise LibraryError(f"{display(p)}: no such file or folder")
         if p.is_file() and p.name == CATALOG_FILE:
             db = p.parent
         elif (p / CATALOG_FILE).exists():
@@ -163,6 +165,7 @@ class Recommender:
                 raise LibraryError(f"{p}: no genrerec library found here or above; run `genrerec index DIR` "
                                    "first, or pass --library / --db")
             db = found
+        check_state_dir(db, STATE_FILES)
         return cls(Catalog(db / CATALOG_FILE, create=False), db, genre_weight)
 
     def __len__(self) -> int:
@@ -184,15 +187,15 @@ class Recommender:
             return int(track)
         p = Path(os.path.abspath(os.path.expanduser(os.fspath(track))))
         for base in (self.root, self.root.resolve()):
-            for cand in (p, p.resolve() if p.exists() else p):
+            for cand in (p, p.resolve() if exists(p) else p):
                 try:
                     rel = os.fsencode(os.path.relpath(cand, base))
                 except ValueError:
                     continue
                 if rel in self.id_of_rel:
                     return self.id_of_rel[rel]
-        if not p.exists():
-            raise RecommendError(f"{track}: no such file")
+        if not exists(p):
+            raise RecommendError(f"{display(track)}: no such file")
         raise RecommendError(f"{track}: not in the library at {self.root} (not indexed, or failed to index; "
                              "run `genrerec index` or check `genrerec stats`)")
 

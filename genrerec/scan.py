@@ -12,6 +12,7 @@ from typing import Callable
 
 from .audio import AUDIO_EXTENSIONS
 from .catalog import TrackRow
+from .safety import in_system_tree, is_within
 
 _MAGIC = (b"ID3", b"fLaC", b"OggS", b"RIFF", b"FORM", b".snd", b"\xff\xfb", b"\xff\xf3", b"\xff\xf2")
 
@@ -38,15 +39,32 @@ def _looks_like_audio(path: Path) -> bool:
     return head.startswith(_MAGIC) or head[4:8] == b"ftyp"
 
 
-def scan_library(root: Path, skip: list[Path] = (), on_error: Callable[[str, str], None] | None = None) -> list[FileEntry]:
-    """Audio files under root, following symlinks but never looping."""
+def scan_library(root: Path, skip: list[Path] = (), on_error: Callable[[str, str], None] | None = None,
+                 follow_external: bool = False, on_skip: Callable[[str, str], None] | None = None) -> list[FileEntry]:
+    """Audio files under root, following symlinks that stay inside root, never looping.
+
+    With `follow_external`, links that leave root are followed too (libraries
+    built from links), but never into /proc, /sys or /dev and never to a file
+    already found. Skipped links are reported to `on_skip(path, reason)`.
+    """
     seen_dirs: set[tuple[int, int]] = set()
+    seen_linked: set[tuple[int, int]] = set()
     skip_real = {os.path.realpath(s) for s in skip}
+    root_real = os.path.realpath(root)
     out: list[FileEntry] = []
+
+    def outside(full: bytes) -> str | None:
+        """Why a path (reached through links) may not be read, or None."""
+        real = os.path.realpath(os.fsdecode(full))
+        if in_system_tree(real):
+            return f"link into a system folder ({real}) skipped"
+        if not follow_external and not is_within(real, root_real):
+            return "link to outside the library skipped (pass --follow-external-links to follow it)"
+        return None
 
     def onerror(e: OSError) -> None:
         if on_error:
-            on_error(e.filename or "?", f"cannot read folder ({e.strerror})")
+            on_error(os.fsdecode(e.filename) if e.filename else "?", f"cannot read folder ({e.strerror})")
 
     for dirpath, dirnames, filenames in os.walk(os.fsencode(root), followlinks=True, onerror=onerror):
         try:
@@ -56,6 +74,12 @@ def scan_library(root: Path, skip: list[Path] = (), on_error: Callable[[str, str
             continue
         if (st.st_dev, st.st_ino) in seen_dirs or os.fsdecode(os.path.realpath(dirpath)) in skip_real:
             dirnames[:] = []  # symlink loop or already walked via another link
+            continue
+        why = outside(dirpath)
+        if why:
+            dirnames[:] = []
+            if on_skip:
+                on_skip(os.fsdecode(dirpath), why)
             continue
         seen_dirs.add((st.st_dev, st.st_ino))
         dirnames[:] = sorted(d for d in dirnames if not d.startswith(b"."))
@@ -72,6 +96,13 @@ def scan_library(root: Path, skip: list[Path] = (), on_error: Callable[[str, str
                 continue
             if not stat_mod.S_ISREG(fst.st_mode) or not _looks_like_audio(p):
                 continue
+            if os.path.realpath(full) != os.path.abspath(full):  # reached through a link
+                why = outside(full)
+                if why or (fst.st_dev, fst.st_ino) in seen_linked:
+                    if why and on_skip:
+                        on_skip(os.fsdecode(full), why)
+                    continue
+            seen_linked.add((fst.st_dev, fst.st_ino))
             out.append(FileEntry(os.path.relpath(full, os.fsencode(root)), p, fst.st_size, fst.st_mtime_ns))
     return out
 

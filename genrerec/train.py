@@ -16,7 +16,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .checkpoint import Checkpoint, save_checkpoint
+from .checkpoint import Checkpoint, CheckpointError, save_checkpoint
 from .data import Clip, DataError, SpecCache, genres_of, load_specs, load_split, make_split, save_split, scan_genre_tree
 from .features import FeatureConfig, frame_windows
 from .models import ModelDims, build_model, count_parameters
@@ -135,6 +135,19 @@ def prepare_split(data_dir: str | os.PathLike, split_path: str | os.PathLike | N
     return clips, split
 
 
+def _load_resume_state(last: Path) -> dict:
+    """A run folder's last.pt, loaded with weights_only=True: tensors and plain
+    containers only, so a planted file cannot run code. One-line error otherwise."""
+    try:
+        ck = torch.load(last, map_location="cpu", weights_only=True)
+    except Exception as e:  # garbage, truncated, or a pickle that needs code: never fall back to full unpickling
+        raise CheckpointError(f"{last}: not a genrerec training state (unreadable or holds code: "
+                              f"{type(e).__name__}); move it away to start the run over") from None
+    if not isinstance(ck, dict) or not {"model", "opt", "gen", "torch_rng", "state"} <= ck.keys():
+        raise CheckpointError(f"{last}: not a genrerec training state; move it away to start the run over")
+    return ck
+
+
 def train(
     data_dir: str | os.PathLike,
     out_dir: str | os.PathLike,
@@ -192,12 +205,16 @@ def train(
 
     last = out / "last.pt"
     if last.exists():
-        ck = torch.load(last, map_location="cpu", weights_only=False)
-        model.load_state_dict(ck["model"])
-        opt.load_state_dict(ck["opt"])
-        gen.set_state(ck["gen"])
-        torch.set_rng_state(ck["torch_rng"])
-        state = ck["state"]
+        ck = _load_resume_state(last)
+        try:
+            model.load_state_dict(ck["model"])
+            opt.load_state_dict(ck["opt"])
+            gen.set_state(ck["gen"])
+            torch.set_rng_state(ck["torch_rng"])
+            state = {**state, **ck["state"]}
+        except (KeyError, TypeError, ValueError, RuntimeError) as e:
+            raise CheckpointError(f"{last}: cannot resume from it (it does not fit this run: "
+                                  f"{type(e).__name__}); move it away to start the run over") from None
         log.info("resuming %s at epoch %d", out, state["epoch"])
 
     hop_frames = int(round(cfg.eval_hop_s * features.sample_rate / features.hop_length))

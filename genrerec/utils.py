@@ -14,11 +14,13 @@ import numpy as np
 
 
 @contextlib.contextmanager
-def atomic_path(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
+def atomic_path(path: str | os.PathLike, suffix: str = "", mode: int | None = None) -> Iterator[Path]:
     """Yield a temp path beside `path`; rename it over `path` only on success.
 
     A crash at any moment leaves either the old file or the new one, never a
-    half-written file.
+    half-written file. `mode` (e.g. 0o600 for catalog files) instead of what
+    a plain open() would give. The rename replaces a planted link itself,
+    never the file it points to.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -26,7 +28,8 @@ def atomic_path(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
     os.close(fd)
     umask = os.umask(0)
     os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file the permissions a plain open() would
+    os.chmod(tmp, 0o666 & ~umask if mode is None else mode)  # mkstemp makes 0600; by default give the file
+    # the permissions a plain open() would
     try:
         yield Path(tmp)
         with open(tmp, "rb") as f:
@@ -37,14 +40,14 @@ def atomic_path(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
             os.unlink(tmp)
 
 
-def atomic_write_text(path: str | os.PathLike, text: str) -> None:
+def atomic_write_text(path: str | os.PathLike, text: str, mode: int | None = None) -> None:
     """UTF-8; file names that are not valid UTF-8 keep their original bytes."""
-    with atomic_path(path) as tmp:
+    with atomic_path(path, mode=mode) as tmp:
         tmp.write_bytes(text.encode("utf-8", "surrogateescape"))
 
 
-def atomic_write_json(path: str | os.PathLike, obj) -> None:
-    atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=True) + "\n")
+def atomic_write_json(path: str | os.PathLike, obj, mode: int | None = None) -> None:
+    atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=True) + "\n", mode)
 
 
 def seed_everything(seed: int) -> None:

@@ -14,6 +14,7 @@ import numpy as np
 from .catalog import Catalog
 from .faults import fault
 from .library import LibraryError
+from .safety import PRIVATE_FILE_MODE, UnsafePathError, read_bytes_nofollow
 from .utils import atomic_path, atomic_write_json
 
 log = logging.getLogger("genrerec")
@@ -83,13 +84,16 @@ class VectorIndex:
     def save(self, path: str | os.PathLike) -> None:
         import faiss
 
-        with atomic_path(path) as tmp:
+        with atomic_path(path, mode=PRIVATE_FILE_MODE) as tmp:
             faiss.write_index(self.index, str(tmp))
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "VectorIndex":
         import faiss
 
+        if os.path.islink(path):
+            raise UnsafePathError(f"{path}: the FAISS index is a symbolic link; genrerec does not follow links "
+                                  "for its own files: remove it")
         try:
             index = faiss.read_index(str(path))
         except RuntimeError as e:
@@ -119,11 +123,13 @@ def load_or_rebuild_index(db_dir: Path, cat: Catalog, model_id: str, genre_weigh
     meta_path, index_path = db_dir / INDEX_META, db_dir / INDEX_FILE
     want = {"generation": cat.generation, "model_id": model_id, "genre_weight": genre_weight}
     try:
-        meta = json.loads(meta_path.read_text())
+        meta = json.loads(read_bytes_nofollow(meta_path))
         if all(meta.get(k) == v for k, v in want.items()):
             vi = VectorIndex.load(index_path)
             if len(vi) == meta.get("count"):
                 return vi
+    except UnsafePathError:
+        raise
     except (OSError, ValueError, LibraryError) as e:
         log.info("index at %s unusable (%s): rebuilding from the catalog", db_dir, e)
     vi = build_vector_index(cat, model_id, genre_weight)
@@ -138,4 +144,4 @@ def load_or_rebuild_index(db_dir: Path, cat: Catalog, model_id: str, genre_weigh
 def save_vector_index(db_dir: Path, vi: VectorIndex, meta: dict) -> None:
     vi.save(db_dir / INDEX_FILE)  # index first, then the meta that vouches for it
     fault("save-index")
-    atomic_write_json(db_dir / INDEX_META, {**meta, "count": len(vi), "kind": vi.kind})
+    atomic_write_json(db_dir / INDEX_META, {**meta, "count": len(vi), "kind": vi.kind}, PRIVATE_FILE_MODE)

@@ -32,8 +32,8 @@ def test_index_and_recommend_on_real_clips(shared, tmp_path):
     for g in ("classical", "metal", "jazz", "hiphop"):
         (lib / g).mkdir(parents=True)
         for c in sorted((shared / g).glob("*.mp3"))[:4]:
-            os.symlink(c, lib / g / c.name)  # link, never copy, the shared audio
-    s = index_library(lib, tmp_path / "db", show_progress=False)
+            os.symlink(c, lib / g / c.name)  # link, never copy, the shared audio (hence follow_external_links)
+    s = index_library(lib, tmp_path / "db", show_progress=False, follow_external_links=True)
     assert s.total_ok == 16 and not s.failed
     with Recommender.open(tmp_path / "db") as rec:
         recs = rec.recommend([lib / "metal" / sorted(os.listdir(lib / "metal"))[0]], n=3, temperature=0)
