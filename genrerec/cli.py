@@ -376,6 +376,33 @@ def stats(
         out.print(f"  [red]failed[/] {esc(p)}: {esc(e)}", highlight=False)
 
 
+@app.command()
+def serve(
+    library: Optional[Path] = typer.Argument(None, help="Library folder (default: found from the current folder)."),
+    db: Optional[Path] = typer.Option(None, help="Catalog folder."),
+    host: str = typer.Option("127.0.0.1", help="Address to listen on; anything but loopback requires a token."),
+    port: int = typer.Option(8750, min=0, max=65535, help="Port (0: any free port)."),
+    token: Optional[str] = typer.Option(None, help="Access token (default: generated for a non-loopback --host)."),
+) -> None:
+    """A local web app: the library as a map, audio, and a playlist builder."""
+    try:
+        from .web import ServeConfig, ServeError, serve as serve_fn
+    except ImportError as e:
+        _fail(f"the web app needs FastAPI and uvicorn ({e.name} is missing): pip install 'genrerec[web]'")
+    if token is not None and len(token) < 16:
+        _fail("--token must be at least 16 characters")
+    source = db or library or Path.cwd()
+
+    def go():
+        try:
+            serve_fn(source, ServeConfig(host=host, port=port, token=token), announce=lambda s: print(s, flush=True))
+        except ServeError as e:
+            _fail(str(e))
+
+    run(go)
+    out.print("stopped")
+
+
 if __name__ == "__main__":
     sys.exit(app())
 

@@ -1,0 +1,116 @@
+"""Running the app: `serve()` for the CLI, `running()` for tests, benchmarks and scripts.
+
+The listening socket is bound here, before uvicorn starts, so a port in use
+is one clear error, and port 0 picks a free port whose URL is then printed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import socket
+import threading
+from dataclasses import dataclass
+from typing import Callable, Iterator
+
+from .app import create_app
+from .library import LibraryWorker
+from .security import LOOPBACK_HOSTS, is_loopback
+
+
+class ServeError(Exception):
+    """The server cannot start (address in use, bad host); the message says why."""
+
+
+@dataclass
+class ServeConfig:
+    host: str = "127.0.0.1"
+    port: int = 8750
+    token: str | None = None  # required for a non-loopback host; generated when not given
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as e:
+        raise ServeError(f"--host {host}: not an address of this machine ({e.strerror})") from None
+    family, _, _, _, addr = infos[0]
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(addr)
+    except OSError as e:
+        sock.close()
+        hint = "; pick another with --port" if e.errno in (98, 48) else ""
+        raise ServeError(f"cannot listen on {host}:{port}: {e.strerror}{hint}") from None
+    sock.listen(128)
+    sock.set_inheritable(True)
+    return sock
+
+
+def _url(host: str, sock: socket.socket) -> str:
+    port = sock.getsockname()[1]
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    return f"http://[{shown}]:{port}/" if ":" in shown else f"http://{shown}:{port}/"
+
+
+def _prepare(worker: LibraryWorker, cfg: ServeConfig):
+    loopback = is_loopback(cfg.host)
+    token = cfg.token or (None if loopback else secrets.token_urlsafe(24))
+    hosts = LOOPBACK_HOSTS if loopback else None
+    app = create_app(worker, token=token, allowed_hosts=hosts)
+    worker.run(worker.lib.map)  # the map is computed before the first page asks for it
+    return app, token
+
+
+def _server(app):
+    import uvicorn
+
+    return uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
+                                         timeout_graceful_shutdown=2))
+
+
+def serve(source: str | os.PathLike, cfg: ServeConfig, announce: Callable[[str], None] = print) -> None:
+    """Serve the library until Ctrl-C. Raises ServeError, or the library's own errors, before listening."""
+    worker = LibraryWorker(source)
+    try:
+        app, token = _prepare(worker, cfg)
+        sock = _bind(cfg.host, cfg.port)
+        url = _url(cfg.host, sock) + (f"?token={token}" if token else "")
+        n = len(worker.lib.tracks)
+        announce(f"genrerec: {n} tracks from {worker.lib.rec.root} at {url}  (Ctrl-C to stop)")
+        if token and not is_loopback(cfg.host):
+            announce("anyone who can reach this address and has the token above can browse and play the library")
+        try:
+            _server(app).run(sockets=[sock])
+        except KeyboardInterrupt:  # uvicorn re-raises the Ctrl-C it handled, after a clean shutdown
+            pass
+    finally:
+        worker.close()
+
+
+@contextlib.contextmanager
+def running(source: str | os.PathLike, cfg: ServeConfig | None = None) -> Iterator[tuple[str, LibraryWorker]]:
+    """A server on a free loopback port in a background thread: yields (base URL, worker)."""
+    cfg = cfg or ServeConfig(port=0)
+    worker = LibraryWorker(source)
+    try:
+        app, token = _prepare(worker, cfg)
+        sock = _bind(cfg.host, cfg.port)
+        server = _server(app)
+        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+        thread.start()
+        started = threading.Event()
+        while not server.started and thread.is_alive():
+            started.wait(0.01)
+        if not server.started:
+            raise ServeError("the server did not start")
+        try:
+            yield _url(cfg.host, sock), worker
+        finally:
+            server.should_exit = True
+            thread.join(10)
+            sock.close()
+    finally:
+        worker.close()

@@ -1,0 +1,70 @@
+"""`genrerec serve` as a user runs it: one command, a URL, Ctrl-C to stop."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.web.conftest import make_web_library
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _cli(*args, **kw):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.Popen([sys.executable, "-m", "genrerec.cli", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env, **kw)
+
+
+def test_serve_prints_its_url_serves_and_stops_on_ctrl_c(tmp_path):
+    lib = make_web_library(tmp_path / "music", per_genre=2, audio=False)
+    p = _cli("serve", str(lib), "--port", "0")
+    try:
+        line = p.stdout.readline()
+        assert "6 tracks" in line and "http://127.0.0.1:" in line, line
+        url = line.split("at ", 1)[1].split()[0]
+        with urllib.request.urlopen(url + "api/stats", timeout=10) as r:
+            assert json.load(r)["tracks"] == 6
+    finally:
+        p.send_signal(signal.SIGINT)
+        out, err = p.communicate(timeout=30)
+    assert p.returncode == 0, err
+    assert "stopped" in out and "Traceback" not in err
+
+
+def test_port_in_use_and_missing_library_are_one_line_errors(tmp_path):
+    lib = make_web_library(tmp_path / "music", per_genre=2, audio=False)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen(1)
+        p = _cli("serve", str(lib), "--port", str(s.getsockname()[1]))
+        out, err = p.communicate(timeout=60)
+    assert p.returncode == 2 and "cannot listen" in err and "--port" in err and "Traceback" not in err
+    p = _cli("serve", str(tmp_path / "nowhere"))
+    out, err = p.communicate(timeout=60)
+    assert p.returncode == 2 and "nowhere" in err and "Traceback" not in err
+
+
+def test_short_token_is_refused(tmp_path):
+    p = _cli("serve", str(tmp_path), "--host", "0.0.0.0", "--token", "abc")
+    out, err = p.communicate(timeout=60)
+    assert p.returncode == 2 and "--token" in err
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0"])
+def test_non_loopback_host_requires_the_printed_token(tmp_path, host):
+    from genrerec.web import ServeConfig, running
+
+    lib = make_web_library(tmp_path / "music", per_genre=2, audio=False)
+    with running(lib, ServeConfig(host=host, port=0)) as (url, worker):
+        with pytest.raises(urllib.error.HTTPError) as e:
+            urllib.request.urlopen(url + "api/stats", timeout=10)
+        assert e.value.code == 401
