@@ -1,0 +1,146 @@
+"""The pages in a real headless Chromium (skipped where chromium/chromedriver are missing)."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from genrerec.web.browser import find_chromium
+
+if find_chromium() is None:
+    pytest.skip("chromium, chromedriver or selenium not installed", allow_module_level=True)
+
+from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.common.keys import Keys  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+
+from genrerec.playlist import read_m3u  # noqa: E402
+from genrerec.web import running  # noqa: E402
+from genrerec.web.browser import chromium, wait_ready  # noqa: E402
+from tests.web.conftest import GENRES, PER_GENRE  # noqa: E402
+
+WAIT = 20  # seconds before a condition that should hold within milliseconds counts as failed
+
+
+@pytest.fixture(scope="module")
+def site(web_library):
+    with running(web_library) as (url, worker):
+        yield url
+
+
+@pytest.fixture(scope="module")
+def downloads(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("downloads")
+
+
+@pytest.fixture(scope="module")
+def browser(downloads):
+    d = chromium(download_dir=downloads)
+    yield d
+    d.quit()
+
+
+@pytest.fixture
+def page(browser, site):
+    browser.get(site)
+    wait_ready(browser, WAIT)
+    return browser
+
+
+def js(driver, script: str, *args):
+    return driver.execute_script(script, *args)
+
+
+def playlist_ids(driver) -> list[int]:
+    return [int(li.get_attribute("data-id")) for li in driver.find_elements(By.CSS_SELECTOR, "#playlist li")]
+
+
+def test_map_draws_every_track(page):
+    n = len(GENRES) * PER_GENRE
+    assert js(page, "return genrerec.map.drawCount") == n
+    assert js(page, "return genrerec.map.visible") == n  # the reset view shows every point
+    painted = js(page, """
+        const c = document.getElementById('map'), d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        let k = 0; for (let i = 3; i < d.length; i += 4) if (d[i] > 0) k++; return k;""")
+    assert painted >= n  # at least a pixel per point actually reached the canvas
+    legend = page.find_element(By.ID, "legend").text
+    assert all(f"{g} {PER_GENRE}" in legend for g in GENRES)
+
+
+def test_clicking_a_point_plays_it(page):
+    canvas = page.find_element(By.ID, "map")
+    tid = js(page, "return genrerec.map.data.ids[0]")
+    p = js(page, "return genrerec.map.screenOf(arguments[0])", tid)
+    size = canvas.size
+    ActionChains(page).move_to_element_with_offset(canvas, int(p["x"] - size["width"] / 2),
+                                                   int(p["y"] - size["height"] / 2)).click().perform()
+    WebDriverWait(page, WAIT).until(lambda d: js(d, "return document.getElementById('player').currentTime") > 0)
+    src = js(page, "return document.getElementById('player').src")
+    assert src.rsplit("/", 1)[1] in {str(i) for i in js(page, "return genrerec.map.data.ids")}
+    assert page.find_element(By.ID, "nowplaying").text
+
+
+def test_a_transcoded_track_plays_too(page):
+    names = js(page, "return genrerec.map.data.names")
+    tid = js(page, "return genrerec.map.data.ids")[names.index(f"mid{PER_GENRE - 1:02d}")]  # the .aiff
+    js(page, "play(arguments[0])", tid)
+    WebDriverWait(page, WAIT).until(lambda d: js(d, "return document.getElementById('player').currentTime") > 0)
+
+
+def _add_from_search(driver, query: str) -> int:
+    box = driver.find_element(By.ID, "search")
+    box.clear()
+    box.send_keys(query)
+    first = WebDriverWait(driver, WAIT).until(
+        lambda d: (d.find_elements(By.CSS_SELECTOR, "#results li[data-id]") or [None])[0])
+    tid = int(first.get_attribute("data-id"))
+    first.find_element(By.CSS_SELECTOR, "button.add").click()
+    WebDriverWait(driver, WAIT).until(
+        lambda d: tid in [int(li.get_attribute("data-id")) for li in d.find_elements(By.CSS_SELECTOR, "#history li")])
+    return tid
+
+
+def test_two_tracks_and_the_slider_change_the_playlist(page, downloads, site, web_library):
+    a, b = _add_from_search(page, "low0"), _add_from_search(page, "high0")
+    n = int(page.find_element(By.ID, "n").get_attribute("value"))
+    WebDriverWait(page, WAIT).until(lambda d: len(playlist_ids(d)) == n)
+    cold = playlist_ids(page)
+    assert a not in cold and b not in cold
+    assert js(page, "return [...genrerec.map.picks].sort((x, y) => x - y)") == sorted(cold)  # lit on the map
+
+    slider = page.find_element(By.ID, "temperature")
+    slider.click()
+    slider.send_keys(Keys.END)  # all the way to the hottest setting
+    WebDriverWait(page, WAIT).until(lambda d: "temperature 2.00" in d.find_element(By.ID, "status").text)
+    hot = playlist_ids(page)
+    assert len(hot) == n and hot != cold
+
+    first = page.find_element(By.CSS_SELECTOR, "#playlist li button.remove")
+    gone = hot[0]
+    first.click()
+    WebDriverWait(page, WAIT).until(lambda d: len(playlist_ids(d)) == n and gone not in playlist_ids(d))
+
+    final = playlist_ids(page)
+    page.find_element(By.ID, "save").click()
+    saved = downloads / "genrerec-playlist.m3u8"
+    WebDriverWait(page, WAIT).until(lambda d: saved.exists() and saved.stat().st_size > 0)
+    text = saved.read_text()
+    assert text.startswith("#EXTM3U\n") and text.count("#EXTINF:") == n
+    paths = read_m3u(saved)
+    with urllib.request.urlopen(site + "api/tracks?limit=1000", timeout=WAIT) as r:
+        rel = {t["id"]: t["path"] for t in json.load(r)["tracks"]}
+    assert paths == [web_library / rel[i] for i in final] and all(p.is_file() for p in paths)
+
+
+def test_library_page_shows_counts_and_failures(browser, site):
+    browser.get(site + "library")
+    wait_ready(browser, WAIT)
+    cards = browser.find_element(By.ID, "cards").text
+    assert str(len(GENRES) * PER_GENRE) in cards
+    failures = browser.find_element(By.ID, "failures").text
+    assert "broken/empty.mp3" in failures and "empty file (0 bytes)" in failures
+    assert browser.find_element(By.ID, "genres").text.count(str(PER_GENRE)) == len(GENRES)
