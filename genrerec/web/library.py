@@ -26,6 +26,7 @@ import numpy as np
 
 from ..playlist import write_m3u
 from ..recommend import Recommender, RecommendError
+from ..safety import is_within
 from .media import browser_playable
 from .projection import cached_projection
 from .tags import track_tags
@@ -148,9 +149,8 @@ class WebLibrary:
     def audio_file(self, track_id: int) -> Path:
         """The file of a catalog track, only if it is still inside the library (no symlink leads out)."""
         t = self.track(track_id)
-        root = os.path.realpath(self.rec.root)
         real = os.path.realpath(self.rec.root / t.rel)
-        if os.path.commonpath([root, real]) != root:
+        if not is_within(real, self.rec.root):
             raise WebError(f"track {track_id} points outside the library; not served", 404)
         if not os.path.isfile(real):
             raise WebError(f"track {track_id}: the file is gone (re-run `genrerec index`)", 404)

@@ -9,12 +9,14 @@ restart or a second browser tab costs nothing.
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 from pathlib import Path
 
 import numpy as np
 
+from ..safety import PRIVATE_FILE_MODE, read_bytes_nofollow
 from ..utils import atomic_path
 
 CACHE_FILE = "map.npz"
@@ -63,8 +65,8 @@ def project(x: np.ndarray) -> tuple[np.ndarray, str]:
 def cached_projection(db_dir: Path, key: str, x: np.ndarray) -> tuple[np.ndarray, str]:
     """project(x), read from db_dir/map.npz when it was made for the same key; saved there when writable."""
     path = Path(db_dir) / CACHE_FILE
-    try:
-        with np.load(path, allow_pickle=False) as z:
+    try:  # never through a link: the catalog folder's files are genrerec's own
+        with np.load(io.BytesIO(read_bytes_nofollow(path)), allow_pickle=False) as z:
             if str(z["key"]) == key and len(z["xy"]) == len(x):
                 return z["xy"], str(z["method"])
     except (OSError, KeyError, ValueError):
@@ -72,7 +74,7 @@ def cached_projection(db_dir: Path, key: str, x: np.ndarray) -> tuple[np.ndarray
     xy, method = project(x)
     if os.access(db_dir, os.W_OK):
         try:
-            with atomic_path(path) as tmp, open(tmp, "wb") as f:
+            with atomic_path(path, mode=PRIVATE_FILE_MODE) as tmp, open(tmp, "wb") as f:
                 np.savez(f, key=np.array(key), xy=xy, method=np.array(method))
         except OSError as e:
             log.warning("could not cache the map in %s: %s", path, e)
