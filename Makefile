@@ -4,9 +4,11 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 LOCK := constraints.txt
 STAMP := $(VENV)/.installed-$(shell (cat $(LOCK) pyproject.toml; echo $(CURDIR)) | sha256sum | cut -c1-12)
-LIBRARY ?= ../shared/gtzan
-DEMO_DB ?= .demo/library.genrerec
-HISTORY ?= $(LIBRARY)/jazz/jazz.00001.mp3 $(LIBRARY)/jazz/jazz.00003.mp3 $(LIBRARY)/metal/metal.00002.mp3
+# make demo LIBRARY=~/Music HISTORY="~/Music/a.mp3 ~/Music/b.flac": genrerec/demo.py reads
+# these from the environment (spaces and non-ASCII names need no escaping); see its docstring.
+export LIBRARY HISTORY DEMO_DB DEMO_MUSIC
+# TORCH_INDEX=https://download.pytorch.org/whl/cpu installs the CPU-only torch build (no 5 GB of CUDA).
+TORCH_INDEX ?=
 
 .PHONY: venv demo test bench docs clean
 
@@ -14,16 +16,15 @@ venv: $(STAMP)
 
 $(STAMP): $(LOCK) pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
-	$(PY) -m pip install -q -c $(LOCK) torch torchvision
+	$(PY) -m pip install -q -c $(LOCK) $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX)) torch torchvision
 	$(PY) -m pip install -q -c $(LOCK) -e '.[dev]'
 	rm -f $(VENV)/.installed-*
 	touch $@
 
-# The main job: index a music folder with the shipped model, then write a playlist.
+# The main job: index a music folder with the shipped model, then write a playlist
+# (fetches free music from Debian when there is no LIBRARY and no ../shared/gtzan).
 demo: $(STAMP)
-	$(VENV)/bin/genrerec index $(LIBRARY) --db $(DEMO_DB)
-	$(VENV)/bin/genrerec recommend --db $(DEMO_DB) $(foreach h,$(HISTORY),--history $(h)) \
-		--n 15 --temperature 0.3 --seed 0 --output demo-playlist.m3u8
+	$(PY) -m genrerec.demo
 
 # pytest exits 5 when it collected nothing: that is a failure here.
 test: $(STAMP)

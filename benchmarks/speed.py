@@ -10,10 +10,8 @@ Writes docs/benchmarks/speed.{json,md}. A few minutes after the download.
 from __future__ import annotations
 
 import argparse
-import subprocess
 import tempfile
 import time
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -21,39 +19,13 @@ import numpy as np
 from common import DEFAULT_DATA, DOCS, ROOT, env_md, environment, md_table
 
 from genrerec import Recommender, index_library, load_model
-from genrerec.audio import AUDIO_EXTENSIONS, AudioError, read_windows
+from genrerec.audio import AudioError, read_windows
 from genrerec.embed import MAX_WINDOWS
+from genrerec.freemusic import fetch_soundtracks
 from genrerec.features import log_mel_spectrogram
 from genrerec.utils import atomic_write_json, atomic_write_text
 
 PACKAGES = ["warzone2100-music", "nexuiz-music", "wesnoth-1.16-music"]
-
-
-def fetch_soundtracks(dest: Path, packages: list[str]) -> dict[str, list[Path]]:
-    """Debian's free game music, each package unpacked under dest/x/<package>
-    (downloaded once): {package: its audio files}."""
-    out = {}
-    for pkg in packages:
-        if not list(dest.glob(f"{pkg}_*.deb")):
-            dest.mkdir(parents=True, exist_ok=True)
-            cmd = ["apt-get", "download", pkg]
-            if subprocess.run(cmd, cwd=dest).returncode != 0:
-                subprocess.run(["apt-get", "update", "-qq"], check=False)
-                subprocess.run(cmd, cwd=dest, check=True)
-        deb = sorted(dest.glob(f"{pkg}_*.deb"))[-1]
-        x = dest / "x" / pkg
-        stamp = x / f".{deb.name}.done"
-        if not stamp.exists():
-            x.mkdir(parents=True, exist_ok=True)  # dpkg -x creates the target but not its parents
-            subprocess.run(["dpkg", "-x", str(deb), str(x)], check=True)
-            for pk3 in x.rglob("*.pk3"):  # nexuiz keeps its music in a zip archive
-                with zipfile.ZipFile(pk3) as z:
-                    z.extractall(pk3.with_suffix(""))
-            stamp.touch()
-        out[pkg] = sorted(p for p in x.rglob("*") if p.suffix.lower() in AUDIO_EXTENSIONS and p.is_file())
-        if not out[pkg]:
-            raise SystemExit(f"no audio found in {deb} (unpacked under {x})")
-    return out
 
 
 def stage_times(model, files: list[Path]) -> dict:

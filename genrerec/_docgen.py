@@ -45,6 +45,19 @@ def api_reference() -> str:
     return "\n".join(lines)
 
 
+def argument_help(app) -> dict[tuple[str, str], str]:
+    """(command, argument) -> help text: click 8.3 drops the help typer gives
+    its arguments, so it is read from the command functions' defaults."""
+    out = {}
+    for c in app.registered_commands:
+        name = c.name or c.callback.__name__.replace("_", "-")
+        for pname, par in inspect.signature(c.callback).parameters.items():
+            h = getattr(par.default, "help", None)
+            if h:
+                out[(name, pname)] = h
+    return out
+
+
 def cli_reference() -> str:
     """Markdown reference of every command, generated from the typer app
     (docs/cli.md is this text; tests/test_docs.py keeps the two in sync)."""
@@ -54,6 +67,7 @@ def cli_reference() -> str:
     from .cli import app
 
     root = typer.main.get_command(app)
+    arg_help = argument_help(app)
     lines = ["# CLI reference", "", "Generated from the typer app by `make docs` — do not edit by hand.", "",
              "```", "genrerec [--verbose] COMMAND [ARGS]...", "```", ""]
     for name, cmd in root.commands.items():
@@ -66,7 +80,7 @@ def cli_reference() -> str:
                 continue
             if isinstance(p, click.Argument):
                 rows.append((p.human_readable_name, "argument" + (", repeatable" if p.nargs == -1 else ""),
-                             getattr(p, "help", "") or ""))
+                             getattr(p, "help", "") or arg_help.get((name, p.name), "")))
                 continue
             flags = ", ".join(p.opts + list(p.secondary_opts))
             kind = "flag" if p.is_flag else p.type.name

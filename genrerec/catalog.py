@@ -35,7 +35,8 @@ CREATE TABLE IF NOT EXISTS tracks (
     model_id TEXT,
     genres BLOB,                     -- float32 [n_genres]
     embedding BLOB,                  -- float32 [embed_dim], unit norm
-    indexed_at REAL
+    indexed_at REAL,
+    signature BLOB                   -- float16 [windows, bands], see duplicates.signature
 );
 CREATE INDEX IF NOT EXISTS tracks_fingerprint ON tracks(fingerprint);
 """
@@ -86,6 +87,9 @@ class Catalog:
                 self.db.executescript(_SCHEMA)
                 self.set_meta("schema_version", SCHEMA_VERSION)
                 self.set_meta("generation", 0)
+            cols = {r[1] for r in self.db.execute("PRAGMA table_info(tracks)")}
+            if "signature" not in cols:  # catalogs from before duplicate detection
+                self.db.execute("ALTER TABLE tracks ADD COLUMN signature BLOB")
             self.db.execute("SELECT count(*) FROM tracks").fetchone()
         except sqlite3.DatabaseError as e:
             raise CatalogError(f"{self.path}: catalog is damaged ({e}); delete it and re-run "
@@ -125,21 +129,22 @@ class Catalog:
     def upsert(self, path: bytes, size: int, mtime_ns: int, fingerprint: str | None, *, status: str,
                error: str | None = None, duration: float | None = None, tags: dict | None = None,
                model_id: str | None = None, genres: np.ndarray | None = None,
-               embedding: np.ndarray | None = None) -> None:
+               embedding: np.ndarray | None = None, signature: np.ndarray | None = None) -> None:
         tags = tags or {}
         self.db.execute(
             """INSERT INTO tracks(path, size, mtime_ns, fingerprint, status, error, duration, title, artist, album,
-                   genre_tag, model_id, genres, embedding, indexed_at)
-               VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+                   genre_tag, model_id, genres, embedding, indexed_at, signature)
+               VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
                ON CONFLICT(path) DO UPDATE SET size=excluded.size, mtime_ns=excluded.mtime_ns,
                    fingerprint=excluded.fingerprint, status=excluded.status, error=excluded.error,
                    duration=excluded.duration, title=excluded.title, artist=excluded.artist, album=excluded.album,
                    genre_tag=excluded.genre_tag, model_id=excluded.model_id, genres=excluded.genres,
-                   embedding=excluded.embedding, indexed_at=excluded.indexed_at""",
+                   embedding=excluded.embedding, indexed_at=excluded.indexed_at, signature=excluded.signature""",
             (path, size, mtime_ns, fingerprint, status, error, duration, tags.get("title"), tags.get("artist"),
              tags.get("album"), tags.get("genre"), model_id,
              None if genres is None else np.asarray(genres, np.float32).tobytes(),
-             None if embedding is None else np.asarray(embedding, np.float32).tobytes(), time.time()))
+             None if embedding is None else np.asarray(embedding, np.float32).tobytes(), time.time(),
+             None if signature is None else _sig_blob(signature)))
 
     def move(self, track_id: int, new_path: bytes, size: int, mtime_ns: int) -> None:
         self.db.execute("UPDATE tracks SET path=?, size=?, mtime_ns=? WHERE id=?", (new_path, size, mtime_ns, track_id))
@@ -173,10 +178,30 @@ class Catalog:
                             (track_id,)).fetchone()
         return dict(zip(("title", "artist", "album", "genre", "duration"), r)) if r else {}
 
+    def track_info(self) -> dict[int, tuple[bytes, str | None, str | None, float | None]]:
+        """(path, artist, title, duration) of every usable track, by id."""
+        rows = self.db.execute("SELECT id, path, artist, title, duration FROM tracks WHERE status='ok'")
+        return {r[0]: tuple(r[1:]) for r in rows}
+
+    def signatures(self) -> dict[int, np.ndarray]:
+        """Audio signatures of usable tracks (those indexed since they were introduced)."""
+        rows = self.db.execute("SELECT id, signature FROM tracks WHERE status='ok' AND signature IS NOT NULL")
+        out = {}
+        for tid, blob in rows:
+            w = int.from_bytes(blob[:2], "little")
+            out[tid] = np.frombuffer(blob[2:], np.float16).reshape(w, -1)
+        return out
+
     def count(self, status: str | None = None) -> int:
         if status:
             return self.db.execute("SELECT count(*) FROM tracks WHERE status=?", (status,)).fetchone()[0]
         return self.db.execute("SELECT count(*) FROM tracks").fetchone()[0]
+
+
+def _sig_blob(sig: np.ndarray) -> bytes:
+    """[windows, bands] float16 with the window count in front (tracks differ in windows)."""
+    sig = np.asarray(sig, np.float16)
+    return len(sig).to_bytes(2, "little") + sig.tobytes()
 
 
 class _Transaction:

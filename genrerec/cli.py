@@ -17,6 +17,9 @@ from typing import List, Optional
 import typer
 from rich.console import Console
 from rich.table import Table
+from typer.core import TyperCommand
+
+from .recommend import DEFAULT_MAX_PER_ARTIST, DEFAULT_TEMPERATURE
 
 from .safety import display, exists, markup_escape as esc
 
@@ -38,9 +41,11 @@ def _user_errors():
     from .checkpoint import CheckpointError
     from .data import DataError
     from .index import LibraryError, LibraryLocked
+    from .listens import ListensError
     from .recommend import RecommendError
 
-    return (AudioError, CatalogError, CheckpointError, DataError, LibraryError, LibraryLocked, RecommendError)
+    return (AudioError, CatalogError, CheckpointError, DataError, LibraryError, LibraryLocked, ListensError,
+            RecommendError)
 
 
 def run(fn):
@@ -62,6 +67,25 @@ def main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log detail
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(message)s")
 
 
+class MultiValue(TyperCommand):
+    """Lets `--avoid a b c` (and -H, --listens) take several values: each
+    following word up to the next option gets the option repeated."""
+
+    multi = ("--history", "-H", "--avoid", "--listens")
+
+    def parse_args(self, ctx, args):
+        out, cur = [], None
+        for a in args:
+            if a.startswith("-"):
+                cur = a if a in self.multi else None
+                out.append(a)
+            elif cur and out[-1] != cur:
+                out += [cur, a]
+            else:
+                out.append(a)
+        return super().parse_args(ctx, out)
+
+
 def _bar(frac: float, width: int = 30) -> str:
     full = int(round(frac * width))
     return "█" * full + "·" * (width - full)
@@ -71,7 +95,7 @@ def _bar(frac: float, width: int = 30) -> str:
 
 @app.command()
 def classify(
-    files: List[Path] = typer.Argument(..., help="Audio files to classify."),
+    files: List[Path] = typer.Argument(..., help="Audio files, or folders (their audio, recursively)."),
     model: Optional[Path] = typer.Option(None, help="Checkpoint (default: the shipped model)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
     top: int = typer.Option(3, min=1, help="Genres shown per file."),
@@ -81,6 +105,7 @@ def classify(
     from .embed import load_model
 
     m = run(lambda: load_model(model))
+    files = _expand_folders(files)
     results, failed = {}, 0
     for f in files:
         try:
@@ -98,8 +123,24 @@ def classify(
             else:
                 t.add_row(esc(f), "  ".join(f"{g} {p:.0%}" for g, p in list(r.items())[:top]))
         out.print(t)
-    if failed:
-        raise typer.Exit(1 if failed < len(files) else 2)
+    if failed or not files:
+        raise typer.Exit(1 if 0 < failed < len(files) else 2)
+
+
+def _expand_folders(paths: List[Path]) -> List[Path]:
+    """Folders stand for the audio files inside them (hidden ones skipped, as `index` does)."""
+    from .index import scan_library
+
+    out: List[Path] = []
+    for p in paths:
+        if p.is_dir():
+            found = [f.path for f in scan_library(p)]
+            if not found:
+                err.print(f"warning: {esc(p)}: no audio files inside", highlight=False)
+            out += found
+        else:
+            out.append(p)
+    return out
 
 
 @app.command()
@@ -107,9 +148,9 @@ def split(
     data: Path = typer.Option(..., help="Folder with one sub-folder per genre."),
     out_file: Path = typer.Option(..., "--out", "-o", help="Where to write the split JSON."),
     method: str = typer.Option("blocks", help="'blocks' (neighbouring clip numbers stay together) or 'random'."),
-    val: float = typer.Option(0.15, min=0.0, max=0.9),
-    test: float = typer.Option(0.15, min=0.0, max=0.9),
-    seed: int = 0,
+    val: float = typer.Option(0.15, min=0.0, max=0.9, help="Share of clips for validation."),
+    test: float = typer.Option(0.15, min=0.0, max=0.9, help="Share of clips for the test set."),
+    seed: int = typer.Option(0, help="Seed of the split."),
 ) -> None:
     """Write a stratified, seeded train/val/test split file."""
     from .data import make_split, save_split, scan_genre_tree
@@ -129,11 +170,11 @@ def train(
     model: str = typer.Option("cnn", help="seed-cnn, cnn or resnet18."),
     out_dir: Path = typer.Option(..., "--out", "-o", help="Run folder (re-run to resume)."),
     split_file: Optional[Path] = typer.Option(None, "--split", help="Split JSON (default: a block split, saved in --out)."),
-    epochs: int = typer.Option(80, min=1),
-    batch_size: int = typer.Option(32, min=2),
-    lr: float = typer.Option(2e-3, min=0.0),
-    patience: int = typer.Option(25, min=1),
-    seed: int = 0,
+    epochs: int = typer.Option(80, min=1, help="Most epochs to train."),
+    batch_size: int = typer.Option(32, min=2, help="Windows per training batch."),
+    lr: float = typer.Option(2e-3, min=0.0, help="Peak learning rate (AdamW, warm-up then cosine)."),
+    patience: int = typer.Option(25, min=1, help="Stop after this many epochs without a better validation score."),
+    seed: int = typer.Option(0, help="Seed for initialisation and data order."),
     imagenet_weights: Optional[Path] = typer.Option(None, help="resnet18: local torchvision ImageNet weights file."),
 ) -> None:
     """Train a genre classifier; the best checkpoint is --out/best.pt."""
@@ -232,72 +273,105 @@ def _open(library: Optional[Path], db: Optional[Path], near: list[Path]):
     return run(lambda: Recommender.open(here or Path.cwd()))
 
 
-def _history_args(history: list[str]) -> list[Path]:
-    from .playlist import read_m3u
+def _history(rec, items: list[str], listens: list[Path] = (), what: str = "history"):
+    """{track id: plays} from tracks, folders, playlists and listen exports, with one line per skip."""
+    from .history import gather
 
-    tracks: list[Path] = []
-    for h in history:
-        p = Path(h)
-        if p.suffix.lower() in (".m3u", ".m3u8"):
-            try:
-                tracks += read_m3u(p)
-            except ValueError as e:
-                _fail(str(e))
-        else:
-            tracks.append(p)
-    if not tracks:
-        _fail("history is empty: give tracks or an .m3u file with --history")
-    return tracks
+    h = run(lambda: gather(rec, items, listens))
+    if h.skipped:
+        more = f" and {len(h.skipped) - 3} more" if len(h.skipped) > 3 else ""
+        err.print(f"warning: skipped {len(h.skipped)} {what} playlist entries not in the library "
+                  f"({', '.join(h.skipped[:3])}{more})", highlight=False, markup=False, soft_wrap=True)
+    if listens:
+        err.print(f"listens: {h.matched} of {h.listens} matched {sum(1 for t in h.plays)} library tracks",
+                  highlight=False, soft_wrap=True)
+    return h.plays
 
 
-def _short(path: Path, root: Path) -> str:
-    try:
-        return str(path.relative_to(root))
-    except ValueError:
-        return str(path)
+def fit(text: str, width: int) -> str:
+    """Shorten to `width` with an ellipsis a third of the way in: the end of a
+    name (the title, the file name) tells tracks apart, so most of it stays."""
+    if len(text) <= width:
+        return text
+    if width < 6:
+        return text[-width:]
+    head = (width - 1) // 3
+    return text[:head] + "…" + text[len(text) - (width - 1 - head):]
 
 
-def _print_recs(recs, as_json: bool, title: str, root: Path) -> None:
+def _print_recs(rec, recs, as_json: bool, title: str) -> None:
     if as_json:
         print(json.dumps([{"path": str(r.path), "score": r.score, "genres": dict(list(r.genres.items())[:3]),
                            "because": str(r.because) if r.because else None, "taste": r.taste} for r in recs],
                          indent=2))
         return
-    t = Table("#", "track", "score", "genres", "because of", title=esc(title), caption=f"in {esc(root)}")
-    for i, r in enumerate(recs, 1):
-        t.add_row(str(i), esc(_short(r.path, root)), f"{r.score:.3f}",
-                  " ".join(f"{esc(g)} {p:.0%}" for g, p in list(r.genres.items())[:2]),
-                  esc(r.because.name) if r.because else "")
+    genres = [" ".join(f"{esc(g)} {p:.0%}" for g, p in list(r.genres.items())[:1]) for r in recs]
+    because = [rec.label(rec.id_of_path(r.because)) if r.because else "" for r in recs]
+    labels = [rec.label(r.track_id) for r in recs]
+    fixed = 16 + len(str(len(recs))) + 5 + max([len(g) for g in genres] + [6])  # borders, '#', score, genres
+    room = max(24, out.width - fixed)
+    w_track = min(max([len(x) for x in labels] + [5]), room * 3 // 5)  # the track name first, then "because"
+    w_because = min(max([len(b) for b in because] + [10]), room - w_track)
+    t = Table(title=esc(title), caption=f"in {esc(rec.root)}")
+    for col in ("#", "track", "score", "genre", "because of"):
+        t.add_column(col, no_wrap=True)
+    for i, (r, x, g, b) in enumerate(zip(recs, labels, genres, because), 1):
+        t.add_row(str(i), esc(fit(x, w_track)), f"{r.score:.3f}", g, esc(fit(b, w_because)))
     out.print(t)
 
 
-@app.command()
+@app.command(cls=MultiValue)
 def recommend(
-    history: List[str] = typer.Option(..., "--history", "-H", help="Played tracks or .m3u files (repeatable)."),
+    tracks: Optional[List[str]] = typer.Argument(None, help="Played tracks, folders or .m3u files.", show_default=False),
+    history: List[str] = typer.Option([], "--history", "-H", help="More played tracks, folders or .m3u files "
+                                      "(-H a b, or repeated).", show_default=False),
+    listens: List[Path] = typer.Option([], "--listens", help="ListenBrainz listens export (JSON lines) or Last.fm "
+                                       "scrobble CSV: matched by artist and title, play counts as weights.",
+                                       show_default=False),
+    avoid: List[str] = typer.Option([], "--avoid", help="Skipped or disliked tracks (folders, .m3u): never picked, "
+                                    "and picks steer away from them.", show_default=False),
     n: int = typer.Option(20, "--n", "-n", help="Playlist length."),
-    temperature: float = typer.Option(0.5, "--temperature", "-t", help="0 = closest matches; higher = more variety."),
+    temperature: float = typer.Option(DEFAULT_TEMPERATURE, "--temperature", "-t",
+                                      help="0 = closest matches; higher = more variety."),
+    max_per_artist: int = typer.Option(DEFAULT_MAX_PER_ARTIST, help="Tracks per artist (tags) before other "
+                                       "artists are preferred; 0 = no cap."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write an M3U8 playlist here."),
     absolute: bool = typer.Option(False, help="Absolute paths in the playlist (default: relative to it)."),
     seed: Optional[int] = typer.Option(None, help="Seed for reproducible playlists."),
     include_history: bool = typer.Option(False, help="Allow history tracks in the playlist."),
     library: Optional[Path] = typer.Option(None, help="Library folder (default: found from the tracks)."),
     db: Optional[Path] = typer.Option(None, help="Catalog folder."),
-    as_json: bool = typer.Option(False, "--json"),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
-    """Recommend a playlist from a listening history."""
+    """Recommend a playlist from a listening history: `genrerec recommend a.ogg b.flac -o mix.m3u8`."""
+    from .history import playlist_tracks
+
     if n <= 0:
         _fail(f"--n must be at least 1, got {n}")
     if not math.isfinite(temperature) or temperature < 0:
         _fail(f"--temperature must be a finite number >= 0, got {temperature}")
-    tracks = _history_args(history)
-    rec = _open(library, db, tracks)
-    recs = run(lambda: rec.recommend(tracks, n=n, temperature=temperature, exclude_history=not include_history,
-                                     seed=seed))
-    _print_recs(recs, as_json, f"{len(recs)} tracks, temperature {temperature:g}", rec.root)
+    if max_per_artist < 0:
+        _fail(f"--max-per-artist must be 0 (no cap) or more, got {max_per_artist}")
+    items = list(tracks or []) + list(history)
+    if not items and not listens:
+        _fail("no history: give played tracks (genrerec recommend a.mp3 b.flac), -H played.m3u or --listens FILE")
+    rec = _open(library, db, playlist_tracks(items) + [Path(a) for a in avoid])
+    plays = _history(rec, items, listens)
+    banned = _history(rec, avoid, what="--avoid") if avoid else None
+    recs = run(lambda: rec.recommend(plays, n=n, temperature=temperature, exclude_history=not include_history,
+                                     seed=seed, avoid=banned, max_per_artist=max_per_artist or None))
+    _print_recs(rec, recs, as_json, f"{len(recs)} tracks, temperature {temperature:g}")
+    if len(recs) < n:
+        left_out = len(plays) if not include_history else 0
+        err.print(f"only {len(recs)} of {n} tracks possible: the library has {len(rec)} usable tracks"
+                  + (f", {left_out} in the history" if left_out else "")
+                  + (f", {len(banned)} avoided" if banned else "")
+                  + (f", {sum(len(g) - 1 for g in rec.duplicates)} duplicate copies" if rec.duplicates else ""),
+                  highlight=False, soft_wrap=True)
     if output:
         tags = [rec.catalog.tags(r.track_id) for r in recs]
-        titles = [" - ".join(x for x in (t.get("artist"), t.get("title")) if x) or None for t in tags]
-        _write_playlist(output, recs, titles, [t.get("duration") for t in tags], absolute)
+        _write_playlist(output, recs, [rec.tag_label(r.track_id) for r in recs], [t.get("duration") for t in tags],
+                        absolute)
         (err if as_json else out).print(f"wrote {esc(output)} ({len(recs)} tracks)", highlight=False)
 
 
@@ -315,30 +389,40 @@ def _write_playlist(output: Path, recs, titles, durations, absolute: bool) -> No
 @app.command()
 def similar(
     track: Path = typer.Argument(..., help="A track in an indexed library."),
-    n: int = typer.Option(10, "--n", "-n"),
-    library: Optional[Path] = typer.Option(None),
-    db: Optional[Path] = typer.Option(None),
-    as_json: bool = typer.Option(False, "--json"),
+    n: int = typer.Option(10, "--n", "-n", help="How many tracks."),
+    library: Optional[Path] = typer.Option(None, help="Library folder (default: found from the track)."),
+    db: Optional[Path] = typer.Option(None, help="Catalog folder."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
-    """Tracks most similar to one track."""
+    """Tracks most similar to one track (one copy of each recording)."""
     if n <= 0:
         _fail(f"--n must be at least 1, got {n}")
     rec = _open(library, db, [track])
-    _print_recs(run(lambda: rec.similar(track, n)), as_json, f"similar to {track.name}", rec.root)
+    recs = run(lambda: rec.similar(track, n))
+    _print_recs(rec, recs, as_json, f"similar to {rec.label(rec.resolve(track))}")
 
 
-@app.command()
+@app.command(cls=MultiValue)
 def profile(
-    history: List[str] = typer.Option(..., "--history", "-H", help="Played tracks or .m3u files."),
-    library: Optional[Path] = typer.Option(None),
-    db: Optional[Path] = typer.Option(None),
-    as_json: bool = typer.Option(False, "--json"),
+    tracks: Optional[List[str]] = typer.Argument(None, help="Played tracks, folders or .m3u files.", show_default=False),
+    history: List[str] = typer.Option([], "--history", "-H", help="More played tracks, folders or .m3u files.",
+                                      show_default=False),
+    listens: List[Path] = typer.Option([], "--listens", help="ListenBrainz or Last.fm export (see recommend).",
+                                       show_default=False),
+    library: Optional[Path] = typer.Option(None, help="Library folder (default: found from the tracks)."),
+    db: Optional[Path] = typer.Option(None, help="Catalog folder."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of bars."),
 ) -> None:
     """The listener's genre mix, and the distinct tastes in their history."""
-    tracks = _history_args(history)
-    rec = _open(library, db, tracks)
-    prof = run(lambda: rec.profile(tracks))
-    tastes = run(lambda: rec.tastes(tracks))
+    from .history import playlist_tracks
+
+    items = list(tracks or []) + list(history)
+    if not items and not listens:
+        _fail("no history: give played tracks, -H played.m3u or --listens FILE")
+    rec = _open(library, db, playlist_tracks(items))
+    plays = _history(rec, items, listens)
+    prof = run(lambda: rec.profile(plays))
+    tastes = run(lambda: rec.tastes(plays))
     if as_json:
         print(json.dumps({"genres": prof, "tastes": [{"share": t.share, "genres": dict(list(t.genres.items())[:3]),
                                                       "tracks": [str(p) for p in t.tracks]} for t in tastes]},
@@ -352,24 +436,35 @@ def profile(
 
 @app.command()
 def stats(
-    library: Optional[Path] = typer.Argument(None, help="Library folder (default: found from the current folder)."),
-    db: Optional[Path] = typer.Option(None),
-    as_json: bool = typer.Option(False, "--json"),
+    path: Optional[Path] = typer.Argument(None, help="Library folder (default: found from the current folder)."),
+    library: Optional[Path] = typer.Option(None, help="Library folder (same as the argument)."),
+    db: Optional[Path] = typer.Option(None, help="Catalog folder."),
+    duplicates: bool = typer.Option(False, "--duplicates", help="List the duplicate recordings found."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """Library size, genre histogram and failures."""
+    """Library size, genre histogram, failures and duplicates."""
     import numpy as np
 
-    rec = _open(library, db, [])
+    if path is not None and library is not None and path != library:
+        _fail(f"two libraries given ({path} and --library {library}); give one")
+    rec = _open(library or path, db, [])
     cat = rec.catalog
     top = np.argmax(rec.genre_vectors, axis=1) if len(rec) else np.zeros(0, int)
     hist = {g: int((top == i).sum()) for i, g in enumerate(rec.genres)}
     fails = [(os.fsdecode(p), e) for p, e in cat.failures()]
     hours = cat.db.execute("SELECT coalesce(sum(duration),0) FROM tracks WHERE status='ok'").fetchone()[0] / 3600
+    groups = [[os.fsdecode(rec.rels[rec.row_of[i]]) for i in g if i in rec.row_of] for g in rec.duplicates]
     if as_json:
         print(json.dumps({"library": str(rec.root), "db": str(rec.db_dir), "tracks": len(rec), "hours": hours,
-                          "genres": hist, "failed": [{"path": p, "error": e} for p, e in fails]}, indent=2))
+                          "genres": hist, "failed": [{"path": p, "error": e} for p, e in fails],
+                          "duplicates": groups}, indent=2))
         return
-    out.print(f"[bold]{esc(rec.root)}[/] ({esc(rec.db_dir)}): {len(rec)} tracks, {hours:.1f} h, {len(fails)} failed")
+    out.print(f"[bold]{esc(rec.root)}[/] ({esc(rec.db_dir)}): {len(rec)} tracks, {hours:.1f} h, "
+              f"{len(fails)} failed, {len(groups)} duplicated recordings")
+    if duplicates:
+        for g in groups:
+            out.print("  same recording: " + "  =  ".join(g), highlight=False, markup=False, soft_wrap=True)
+        return
     for g, c in sorted(hist.items(), key=lambda x: -x[1]):
         out.print(f"{esc(g):>12} {_bar(c / max(1, len(rec)))} {c}")
     for p, e in fails[:50]:

@@ -207,7 +207,8 @@ def _commit(cat: Catalog, model, batch: list[dict], summary: IndexSummary) -> in
                 r["error"] = "model output is not finite"
                 continue
             cat.upsert(r["rel"], r["size"], r["mtime_ns"], r["fingerprint"], status="ok", duration=te.duration,
-                       tags=r.get("tags"), model_id=model.model_id, genres=te.genres, embedding=te.embedding)
+                       tags=r.get("tags"), model_id=model.model_id, genres=te.genres, embedding=te.embedding,
+                       signature=r.get("signature"))
             summary.indexed += 1
             summary.audio_seconds += te.duration
         for r in batch:

@@ -18,7 +18,13 @@ Temperature T >= 0 controls how far picks stray from each centroid:
     replacement with probability proportional to exp(similarity / (T * 0.1))
     (Gumbel top-k, reproducible with `seed`).
 So as T rises, mean similarity to the listener falls, the genre mix widens and
-diversity grows, while the taste shares stay fixed.
+diversity grows, while the taste shares stay fixed. DEFAULT_TEMPERATURE (0.5)
+is the default of both `Recommender.recommend` and `genrerec recommend`.
+
+Every draw keeps one track per duplicate group (see `duplicates`), never
+returns history or avoided tracks (nor their duplicates), scores candidates
+down by their similarity to avoided tracks, and holds each artist to
+`max_per_artist` picks unless nothing else is left to fill the playlist.
 """
 
 from __future__ import annotations
@@ -32,6 +38,9 @@ from typing import Mapping, Sequence, Union
 import numpy as np
 
 from .catalog import Catalog, CatalogError
+from .duplicates import TrackInfo, duplicates_for
+from .listens import tags_from_name
+from .picks import PickFilter
 from .index import (CATALOG_FILE, DB_DIRNAME, GENRE_WEIGHT, LibraryError, combined_vectors, find_db_dir,
                     load_or_rebuild_index)
 from .library import STATE_FILES
@@ -41,6 +50,9 @@ TASTE_SIMILARITY = 0.45  # history tracks less similar than this (average linkag
 MAX_TASTES = 8
 POOL_GROWTH = 10.0  # candidate pool = n * (1 + POOL_GROWTH * T)
 SIM_SCALE = 0.1  # similarity units per e-fold of sampling probability at T = 1
+DEFAULT_TEMPERATURE = 0.5  # CLI and API default: a varied but faithful mix
+DEFAULT_MAX_PER_ARTIST = 3  # picks per artist (tags) before other artists are preferred
+AVOID_POOL = 3  # avoiding tracks triples the candidate pool, so the penalty has room to work
 
 TrackRef = Union[str, os.PathLike, int]
 History = Union[Sequence[TrackRef], Mapping[TrackRef, float], Sequence[tuple[TrackRef, float]]]
@@ -146,6 +158,13 @@ class Recommender:
         self.id_of_rel = {rel: int(i) for rel, i in zip(rels, self.ids)}
         self.index = load_or_rebuild_index(db_dir, catalog, self.model_id, genre_weight,
                                            save=os.access(db_dir, os.W_OK))
+        self.info: dict[int, TrackInfo] = {}
+        for tid, (rel, artist, title, dur) in catalog.track_info().items():
+            if not (artist and title):
+                artist, title = tags_from_name(os.fsdecode(rel)) or (artist, title)
+            self.info[tid] = TrackInfo(artist, title, dur)
+        self.duplicates = duplicates_for(db_dir, catalog, self.model_id, self.info)
+        self.group_of = {i: g[0] for g in self.duplicates for i in g}
 
     @classmethod
     def open(cls, library_or_db: str | os.PathLike = ".", genre_weight: float = GENRE_WEIGHT) -> "Recommender":
@@ -175,6 +194,33 @@ class Recommender:
     def path_of(self, track_id: int) -> Path:
         return self.root / os.fsdecode(self.rels[self.row_of[track_id]])
 
+    def tag_label(self, track_id: int) -> str | None:
+        """ "Artist - Title" from tags (or a file named "Artist - Title"), else None."""
+        t = self.info.get(track_id)
+        return f"{t.artist} - {t.title}" if t and t.artist and t.title else None
+
+    def label(self, track_id: int) -> str:
+        """What to show for a track: `tag_label`, else its path in the library."""
+        return self.tag_label(track_id) or os.fsdecode(self.rels[self.row_of[track_id]])
+
+    def tracks_under(self, folder: str | os.PathLike) -> list[int]:
+        """Ids of the indexed tracks inside a folder of the library (recursively)."""
+        p = Path(os.path.abspath(os.path.expanduser(os.fspath(folder))))
+        for base in (self.root, self.root.resolve()):
+            for cand in (p, p.resolve()):
+                try:
+                    rel = os.path.relpath(cand, base)
+                except ValueError:
+                    continue
+                if rel == ".":
+                    return [int(i) for i in self.ids]
+                if not rel.startswith(".."):
+                    prefix = os.fsencode(rel) + b"/"
+                    found = [int(i) for r, i in zip(self.rels, self.ids) if r.startswith(prefix)]
+                    if found:
+                        return found
+        return []
+
     def _genre_dict(self, g: np.ndarray) -> dict[str, float]:
         order = np.argsort(-g)
         return {self.genres[i]: round(float(g[i]), 4) for i in order}
@@ -200,6 +246,7 @@ class Recommender:
                              "run `genrerec index` or check `genrerec stats`)")
 
     def _history(self, history: History) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, weights); a folder stands for all its indexed tracks, each with the folder's weight."""
         if isinstance(history, (str, bytes, os.PathLike, int)):
             raise RecommendError("history must be a list of tracks (or a mapping track -> play count)")
         items = list(history.items()) if isinstance(history, Mapping) else [
@@ -210,14 +257,18 @@ class Recommender:
         unknown = []
         for track, w in items:
             try:
-                tid = self.resolve(track)
+                is_dir = not isinstance(track, (int, np.integer)) and os.path.isdir(os.path.expanduser(track))
+                tids = self.tracks_under(track) if is_dir else [self.resolve(track)]
             except RecommendError as e:
                 unknown.append(str(e))
                 continue
+            if not tids:
+                unknown.append(f"{track}: no indexed tracks in this folder")
             w = float(w)
             if not math.isfinite(w) or w < 0:
                 raise RecommendError(f"{track}: play count must be a finite number >= 0, got {w}")
-            weights[tid] = weights.get(tid, 0.0) + w
+            for tid in tids:
+                weights[tid] = weights.get(tid, 0.0) + w
         if unknown:
             raise RecommendError("unknown history tracks:\n  " + "\n  ".join(unknown[:20])
                                  + (f"\n  ... and {len(unknown) - 20} more" if len(unknown) > 20 else ""))
@@ -251,73 +302,88 @@ class Recommender:
         out.sort(key=lambda t: -t[0].share)
         return out
 
-    def recommend(self, history: History, n: int = 20, temperature: float = 0.0, exclude_history: bool = True,
-                  seed: int | None = None) -> list[Recommendation]:
-        """A playlist of up to n tracks for a listener.
+    def recommend(self, history: History, n: int = 20, temperature: float = DEFAULT_TEMPERATURE,
+                  exclude_history: bool = True, seed: int | None = None, avoid: History | None = None,
+                  max_per_artist: int | None = DEFAULT_MAX_PER_ARTIST) -> list[Recommendation]:
+        """A playlist of up to n tracks for a listener (fewer only when the library runs out).
 
         Args:
-            history: tracks the listener played (paths or ids), or a mapping
-                track -> play count.
+            history: tracks the listener played (paths, folders or ids), or a
+                mapping track -> play count.
             n: playlist length.
             temperature: 0 = closest matches; higher = further afield (see module doc).
             exclude_history: leave out tracks already in the history.
             seed: makes sampling at temperature > 0 reproducible.
+            avoid: tracks the listener skipped or dislikes: never picked, and
+                picks are steered away from them.
+            max_per_artist: picks per artist before other artists are preferred
+                (None: no cap).
         """
         n = _check_n(n)
         T = _check_temperature(temperature)
         ids, w = self._history(history)
+        avoid_ids = self._history(avoid)[0] if avoid is not None and len(avoid) else np.zeros(0, np.int64)
         rng = np.random.default_rng(seed)
         tastes = self._tastes(ids, w)
         quotas = allocate(n, [t.share for t, _, _ in tastes])
-        hist_vecs = self.vectors[[self.row_of[i] for i in ids]]
-        banned = set(int(i) for i in ids) if exclude_history else set()
+        hist_rows = np.array([self.row_of[i] for i in ids])
+        flt = PickFilter(self, set(), max_per_artist, self.vectors[[self.row_of[i] for i in avoid_ids]])
+        flt.ban([int(i) for i in avoid_ids] + ([int(i) for i in ids] if exclude_history else []))
         lam = T / (1.0 + T)
         uniform = np.full(len(self.genres), 1.0 / len(self.genres))
         picks: list[tuple[float, Recommendation]] = []
-        chosen: set[int] = set()
         for ti, ((taste, g, e), quota) in enumerate(zip(tastes, quotas)):
             if quota == 0:
                 continue
             e_unit = e / max(np.linalg.norm(e), 1e-12) * math.sqrt(1 - self.genre_weight)
             q_genre = (1 - lam) * g + lam * uniform
             query = np.concatenate([e_unit, math.sqrt(self.genre_weight) * q_genre / np.linalg.norm(q_genre)])
-            pool = int(math.ceil(quota * (1 + POOL_GROWTH * T))) + len(banned) + len(chosen)
-            got = self._draw(query, quota, pool, T, rng, banned | chosen)
+            pool = int(math.ceil(quota * (1 + POOL_GROWTH * T))) * (AVOID_POOL if len(flt.avoid) else 1)
+            pool += len(flt.banned) + len(picks)
+            got = self._draw(query, quota, pool, T, rng, flt)
+            members = np.isin(ids, [self.id_of_path(p) for p in taste.tracks])
             for rank, (tid, score) in enumerate(got):
-                chosen.add(tid)
-                v = self.vectors[self.row_of[tid]]
-                because = self.path_of(int(ids[int(np.argmax(hist_vecs @ v))]))
+                because = self._because(self.vectors[self.row_of[tid]], hist_rows[members], ids[members], w[members])
                 rec = Recommendation(tid, self.path_of(tid), round(float(score), 4),
                                      self._genre_dict(self.genre_vectors[self.row_of[tid]]), because, ti)
                 picks.append(((rank + 0.5) / quota, rec))  # interleave tastes evenly
         picks.sort(key=lambda x: x[0])
         return [r for _, r in picks][:n]
 
+    def id_of_path(self, path: Path) -> int:
+        return self.id_of_rel[os.fsencode(os.path.relpath(path, self.root))]
+
+    def _because(self, v: np.ndarray, rows: np.ndarray, ids: np.ndarray, w: np.ndarray) -> Path:
+        """The history track a pick is most owed to: similarity plus SIM_SCALE per e-fold of plays."""
+        score = self.vectors[rows] @ v + SIM_SCALE * np.log(np.maximum(w, 1e-9) / max(w.max(), 1e-9))
+        return self.path_of(int(ids[int(np.argmax(score))]))
+
     def _draw(self, query: np.ndarray, k: int, pool: int, T: float, rng: np.random.Generator,
-              banned: set[int]) -> list[tuple[int, float]]:
-        """k tracks for one query, skipping banned ids and files that are gone."""
+              flt: PickFilter) -> list[tuple[int, float]]:
+        """k tracks for one query that pass `flt` (recorded in it), skipping files gone since indexing."""
         total = len(self.index)
         while True:
             scores, found = self.index.query(query, min(pool, total))
-            cand = [(int(i), float(s)) for i, s in zip(found[0], scores[0]) if i >= 0 and int(i) not in banned]
-            if len(cand) >= k or pool >= total:
-                break
+            cand = [(int(i), float(s)) for i, s in zip(found[0], scores[0]) if i >= 0 and flt.allowed(int(i))]
+            if cand:
+                keys = np.array([s for _, s in cand]) - flt.penalty([i for i, _ in cand])
+                order = gumbel_top_k(keys, len(cand), T, rng)
+                out = flt.select([cand[j] for j in order], k, lambda tid: self.path_of(tid).exists(),
+                                 relax=pool >= total)
+            else:
+                out = []
+            if len(out) >= k or pool >= total:
+                flt.take(out)
+                return out
             pool = min(total, pool * 2)
-        out: list[tuple[int, float]] = []
-        order = gumbel_top_k(np.array([s for _, s in cand]), len(cand), T, rng)
-        for j in order:  # in draw order; skip files deleted since indexing
-            tid, s = cand[j]
-            if self.path_of(tid).exists():
-                out.append((tid, s))
-                if len(out) == k:
-                    break
-        return out
 
     def similar(self, track: TrackRef, n: int = 10) -> list[Recommendation]:
-        """The n tracks most similar to one track."""
+        """The n tracks most similar to one track (one per duplicate group, never its own duplicates)."""
         n = _check_n(n)
         tid = self.resolve(track)
-        got = self._draw(self.vectors[self.row_of[tid]], n, n + 1, 0.0, np.random.default_rng(0), {tid})
+        flt = PickFilter(self, set(), None, np.zeros((0, self.vectors.shape[1]), np.float32))
+        flt.ban([tid])
+        got = self._draw(self.vectors[self.row_of[tid]], n, n + 1, 0.0, np.random.default_rng(0), flt)
         src = self.path_of(tid)
         return [Recommendation(i, self.path_of(i), round(s, 4), self._genre_dict(self.genre_vectors[self.row_of[i]]),
                                src) for i, s in got]
@@ -330,3 +396,4 @@ class Recommender:
 
     def __exit__(self, *exc) -> None:
         self.close()
+

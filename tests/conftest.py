@@ -100,3 +100,12 @@ def need_shared():
     if not SHARED.is_dir():
         pytest.skip("../shared/gtzan is not available")
     return SHARED
+
+
+def write_tagged(path: Path, artist: str, title: str, kind: str = "low", seconds: float = 6.0, seed: int = 0) -> Path:
+    """A FLAC file with artist and title tags (Vorbis comments)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with sf.SoundFile(str(path), "w", SR, 1, format="FLAC") as f:
+        f.artist, f.title = artist, title
+        f.write(synth(kind, seconds, SR, seed))
+    return path

@@ -39,6 +39,7 @@ class Engine(Protocol):
 
 def prepare_track(job: Job, features) -> dict:
     """Decode + features + fingerprint + tags for one track; never raises."""
+    from ..duplicates import signature
     from ..embed import track_windows
 
     p = Path(job.path)
@@ -49,7 +50,7 @@ def prepare_track(job: Job, features) -> dict:
         out["fingerprint"] = fingerprint(p)
         specs, dur = track_windows(p, features, job.max_windows)
         fault("decode")
-        out.update(specs=specs, duration=dur, tags=read_tags(p))
+        out.update(specs=specs, duration=dur, tags=read_tags(p), signature=signature(specs))
     except AudioError as e:
         out["error"] = e.reason
     except FileNotFoundError:

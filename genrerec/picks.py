@@ -1,0 +1,74 @@
+"""The rules every draw of one playlist shares (see `recommend`).
+
+Kept apart from the Recommender so that new orderings (paths, smooth order)
+reuse them: one track per duplicate group, nothing banned (history, avoided,
+already picked), a soft per-artist cap, and a penalty for resembling avoided
+tracks.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Callable
+
+import numpy as np
+
+AVOID_WEIGHT = 0.5  # a candidate's score loses this times its similarity to the closest avoided track
+
+
+class PickFilter:
+    """What the draws of one playlist share: banned duplicate groups (history,
+    avoided and already picked tracks), the per-artist cap, avoided vectors."""
+
+    def __init__(self, rec, banned: set[int], max_per_artist: int | None, avoid: np.ndarray):
+        self.rec, self.banned, self.cap, self.avoid = rec, banned, max_per_artist, avoid
+        self.artists: Counter[str] = Counter()
+
+    def group(self, tid: int) -> int:
+        return self.rec.group_of.get(tid, tid)
+
+    def ban(self, tids) -> None:
+        self.banned |= {self.group(t) for t in tids}
+
+    def allowed(self, tid: int) -> bool:
+        return self.group(tid) not in self.banned
+
+    def artist(self, tid: int) -> str | None:
+        t = self.rec.info.get(tid)
+        return t.artist.casefold() if t and t.artist else None
+
+    def penalty(self, tids: list[int]) -> np.ndarray:
+        if not len(self.avoid):
+            return np.zeros(len(tids))
+        sims = self.rec.vectors[[self.rec.row_of[t] for t in tids]] @ self.avoid.T
+        return AVOID_WEIGHT * np.maximum(sims.max(axis=1), 0.0)
+
+    def select(self, ranked: list[tuple[int, float]], k: int, exists: Callable[[int], bool],
+               relax: bool = False) -> list[tuple[int, float]]:
+        """The first k of `ranked` with one per duplicate group and the artist cap;
+        with `relax` (no wider pool left), tracks over the cap fill what is missing."""
+        out, over, groups, artists = [], [], set(), Counter(self.artists)
+        for tid, s in ranked:
+            g = self.group(tid)
+            if g in groups or not exists(tid):
+                continue
+            a = self.artist(tid)
+            if self.cap is not None and a is not None and artists[a] >= self.cap:
+                over.append((tid, s))
+                continue
+            groups.add(g)
+            artists[a] += 1
+            out.append((tid, s))
+            if len(out) == k:
+                return out
+        for tid, s in over if relax else ():
+            if len(out) == k:
+                break
+            if self.group(tid) not in groups:
+                groups.add(self.group(tid))
+                out.append((tid, s))
+        return out
+
+    def take(self, got: list[tuple[int, float]]) -> None:
+        self.ban([t for t, _ in got])
+        self.artists.update(a for a in (self.artist(t) for t, _ in got) if a is not None)
