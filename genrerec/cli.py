@@ -240,7 +240,7 @@ def index(
     if s.note:
         out.print(f"[yellow]{esc(s.note)}[/]")
     rt = f", {s.audio_seconds / s.seconds:.0f}x real time" if s.indexed and s.seconds else ""
-    out.print(f"[bold]{esc(s.library)}[/]: {s.indexed} indexed, {s.unchanged} unchanged, {s.moved} moved, "
+    out.print(f"[bold]{esc(library)}[/]: {s.indexed} indexed, {s.unchanged} unchanged, {s.moved} moved, "
               f"{s.removed} removed, {len(s.failed)} failed — {s.total_ok} tracks searchable "
               f"({s.index_kind} index) in {s.seconds:.1f} s{rt}")
     for p, e in s.failed[:20]:
@@ -289,10 +289,22 @@ def _history(rec, items: list[str], listens: list[Path] = (), what: str = "histo
 
 
 def fit(text: str, width: int) -> str:
-    """Shorten to `width` with an ellipsis a third of the way in: the end of a
-    name (the title, the file name) tells tracks apart, so most of it stays."""
+    """Shorten to `width`, keeping what tells tracks apart: for a path, the file
+    name and as many parent folders as fit (`top/…/album/track.ogg`); for other
+    text, an ellipsis a third of the way in (the title at the end stays)."""
     if len(text) <= width:
         return text
+    parts = text.split("/")
+    if len(parts) > 1 and len(parts[-1]) <= width < len(parts[-1]) + 2:
+        return parts[-1]
+    if len(parts) > 2 and len(parts[-1]) + 2 <= width:
+        tail = parts[-1]
+        for p in reversed(parts[1:-1]):
+            if len(p) + len(tail) + len(parts[0]) + 4 > width:
+                break
+            tail = f"{p}/{tail}"
+        head = parts[0] if len(parts[0]) + len(tail) + 3 <= width else ""
+        return f"{head}/…/{tail}" if head else f"…/{tail}"
     if width < 6:
         return text[-width:]
     head = (width - 1) // 3
@@ -312,7 +324,8 @@ def _print_recs(rec, recs, as_json: bool, title: str) -> None:
     room = max(24, out.width - fixed)
     w_track = min(max([len(x) for x in labels] + [5]), room * 3 // 5)  # the track name first, then "because"
     w_because = min(max([len(b) for b in because] + [10]), room - w_track)
-    t = Table(title=esc(title), caption=f"in {esc(rec.root)}")
+    where = os.path.relpath(rec.root) if rec.root.is_relative_to(Path.cwd()) else str(rec.root)
+    t = Table(title=esc(title), caption=f"in {esc(where)}")
     for col in ("#", "track", "score", "genre", "because of"):
         t.add_column(col, no_wrap=True)
     for i, (r, x, g, b) in enumerate(zip(recs, labels, genres, because), 1):

@@ -83,5 +83,7 @@ def gather(rec: Recommender, items: list[str], listens: list[str | os.PathLike] 
             why.append(f"{len(out.skipped)} playlist entries are not in the library")
         if listens:
             why.append(f"none of {out.listens} listens matched a library track by artist and title tags")
-        raise RecommendError("no usable track in the history" + (": " + "; ".join(why) if why else ""))
+        if not why:
+            raise RecommendError("history is empty: the playlists given list no tracks")
+        raise RecommendError("no usable track in the history: " + "; ".join(why))
     return out

@@ -1,7 +1,7 @@
 """Listening history from where people keep it: ListenBrainz and Last.fm exports.
 
 Listens are matched to library tracks by artist and title tags, ignoring
-case, accents, punctuation and "feat." credits; each matched listen adds one
+case, accents, punctuation, "feat." credits and "(Remastered ...)" notes; each matched listen adds one
 play to its track, so play counts become history weights.
 
   * ListenBrainz: the listens export, JSON lines (one listen per line) or a
@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 _FEAT = re.compile(r"[\(\[]\s*(feat\.?|ft\.?|featuring|with)\s[^\)\]]*[\)\]]|\s(feat\.?|ft\.?|featuring)\s.*$")
+_REMASTER = re.compile(r"[\(\[][^\)\]]*remaster[^\)\]]*[\)\]]|\s-\s[^-]*remaster.*$")
 _ARTIST_SEP = re.compile(r"\s*(,|&|/|;|\+|\band\b|\bx\b|\bvs\.?)\s*")
 _TITLE_ARTIST = re.compile(r"^\s*(?:\d+[\s.\-_]+)?(?P<artist>.+?)\s+-\s+(?P<title>.+?)\s*$")
 
@@ -34,7 +35,7 @@ class ListensError(ValueError):
 def _fold(s: str) -> str:
     s = unicodedata.normalize("NFKD", s)
     s = "".join(c for c in s if not unicodedata.combining(c)).casefold()
-    s = _FEAT.sub("", s)
+    s = _REMASTER.sub("", _FEAT.sub("", s))
     return re.sub(r"[^\w]+", " ", s).strip()
 
 

@@ -65,3 +65,39 @@ def test_classify_reports_bad_files_without_stopping(tmp_path, tiny_model_path):
 def test_console_script_runs():
     r = subprocess.run([sys.executable, "-m", "genrerec.cli", "--help"], capture_output=True, text=True)
     assert r.returncode == 0 and "recommend" in r.stdout
+
+
+def test_classify_a_folder_classifies_the_audio_inside(tmp_path, tiny_model_path):
+    write_audio(tmp_path / "album" / "cd 1" / "a.wav", "low", seconds=4)
+    write_audio(tmp_path / "album" / "b.flac", "high", seconds=4)
+    (tmp_path / "album" / "cover.jpg").write_bytes(b"\xff\xd8\xff")
+    r = runner.invoke(app, ["classify", str(tmp_path / "album"), "--model", str(tiny_model_path), "--json"])
+    assert r.exit_code == 0, r.output
+    assert sorted(json.loads(r.stdout)) == [str(tmp_path / "album" / "b.flac"), str(tmp_path / "album" / "cd 1" / "a.wav")]
+
+
+def test_stats_takes_the_library_as_argument_or_option(indexed):
+    a = runner.invoke(app, ["stats", str(indexed), "--json"])
+    b = runner.invoke(app, ["stats", "--library", str(indexed), "--json"])
+    c = runner.invoke(app, ["stats", "--db", str(indexed / ".genrerec"), "--json"])
+    assert a.exit_code == b.exit_code == c.exit_code == 0 and a.stdout == b.stdout == c.stdout
+
+
+def test_names_are_fitted_keeping_what_tells_tracks_apart():
+    from genrerec.cli import fit
+
+    path = "warzone2100-music/usr/share/games/warzone2100/music/albums/aftermath_soundtrack/track10.opus"
+    assert fit(path, 60) == "warzone2100-music/…/albums/aftermath_soundtrack/track10.opus"
+    assert fit(path, 20) == "…/track10.opus"
+    assert fit("Bradenfield - Beast of Insanity", 20) == "Braden…t of Insanity"
+    assert all(len(fit(path, w)) <= w for w in range(5, 100))
+
+
+def test_every_option_and_argument_has_help():
+    import typer.main
+
+    from genrerec._docgen import argument_help
+
+    missing = [f"{name} {p.name}" for name, cmd in typer.main.get_command(app).commands.items() for p in cmd.params
+               if p.name != "help" and not (getattr(p, "help", None) or argument_help(app).get((name, p.name)))]
+    assert missing == []

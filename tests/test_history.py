@@ -87,6 +87,7 @@ def test_lastfm_csv_export_with_and_without_header(tmp_path):
                       "1,x,Portishead,,Dummy,,Roads,\n")
     assert read_listens(headed) == [("Portishead", "Roads")]
     assert track_key("Björk feat. X", "Jóga (feat. Y)") == track_key("bjork", "JOGA")
+    assert track_key("Björk", "Jóga (2011 Remaster)") == track_key("Björk", "Jóga")
 
 
 def test_avoided_tracks_are_never_returned_and_push_picks_away(tagged):
