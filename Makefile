@@ -17,7 +17,7 @@ venv: $(STAMP)
 $(STAMP): $(LOCK) pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q -c $(LOCK) $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX)) torch torchvision
-	$(PY) -m pip install -q -c $(LOCK) -e '.[dev]'
+	$(PY) -m pip install -q -c $(LOCK) -e '.[dev,ray]'
 	rm -f $(VENV)/.installed-*
 	touch $@
 

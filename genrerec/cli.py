@@ -11,6 +11,7 @@ import logging
 import math
 import os
 import sys
+from enum import Enum
 from pathlib import Path
 from typing import List, Optional
 
@@ -212,13 +213,23 @@ def evaluate(
 
 # --- library ------------------------------------------------------------------
 
+class EngineName(str, Enum):
+    local = "local"
+    ray = "ray"
+
+
 @app.command()
 def index(
     library: Path = typer.Argument(..., help="Music folder (walked recursively)."),
     db: Optional[Path] = typer.Option(None, help="Catalog folder (default LIBRARY/.genrerec)."),
     model: Optional[Path] = typer.Option(None, help="Checkpoint (default: the shipped model)."),
-    workers: Optional[int] = typer.Option(None, min=0, help="Decoding processes (default: CPU count)."),
+    workers: Optional[int] = typer.Option(None, min=0, help="Decoding processes, or Ray workers with "
+                                          "--engine ray (default: CPU count, or every CPU of the cluster)."),
     retry_failed: bool = typer.Option(False, help="Retry files that failed before."),
+    engine: EngineName = typer.Option(EngineName.local, help="local (this machine) or ray (a Ray cluster; "
+                               "pip install 'genrerec[ray]'; the library must be at the same path on every node)."),
+    address: Optional[str] = typer.Option(None, help="With --engine ray: the cluster to join (auto, "
+                                          "ray://HOST:10001); default: start Ray on this machine."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
     follow_external_links: bool = typer.Option(
         False, help="Also follow links that lead outside the library (never into /proc, /sys, /dev)."),
@@ -231,9 +242,16 @@ def index(
         _fail(f"{display(library)}: no such folder")
     if not library.is_dir():
         _fail(f"{library}: not a folder; give the folder that holds your music")
+    if address is not None and engine != EngineName.ray:
+        _fail("--address needs --engine ray")
+    eng = None
+    if engine == EngineName.ray:
+        from .engine.ray import RayEngine
+
+        eng = run(lambda: RayEngine(address, workers))
     m = run(lambda: load_model(model))
     s = run(lambda: index_library(library, db, m, workers=workers, retry_failed=retry_failed,
-                                  follow_external_links=follow_external_links))
+                                  follow_external_links=follow_external_links, engine=eng))
     if as_json:
         print(json.dumps(s.to_dict(), indent=2))
         return

@@ -109,3 +109,12 @@ def write_tagged(path: Path, artist: str, title: str, kind: str = "low", seconds
         f.artist, f.title = artist, title
         f.write(synth(kind, seconds, SR, seed))
     return path
+
+
+@pytest.fixture(scope="module")
+def ray_local():
+    """A local Ray instance with 2 CPUs for one test module (skips without Ray)."""
+    ray = pytest.importorskip("ray")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="WARNING")
+    yield ray
+    ray.shutdown()

@@ -26,8 +26,12 @@ RUNNER = textwrap.dedent("""
     import sys
     from genrerec import load_model
     from genrerec.index import index_library
+    engine = None
+    if sys.argv[5:]:  # the address of a running Ray cluster: the Ray engine joins it
+        from genrerec.engine.ray import RayEngine
+        engine = RayEngine(sys.argv[5], workers=2)
     index_library(sys.argv[1], sys.argv[2], load_model(sys.argv[3]), workers=int(sys.argv[4]), batch_tracks=2,
-                  show_progress=False)
+                  show_progress=False, engine=engine)
 """)
 # (stage, n): die the n-th time the stage is reached; 10 tracks in batches of 2
 STAGED = [("scan", 1), ("decode", 1), ("decode", 2), ("decode", 4), ("decode", 7), ("decode", 10),
@@ -62,12 +66,12 @@ def snapshot(db: Path) -> dict[str, bytes]:
     return {os.fsdecode(r[0]): r[1] for r in rows}
 
 
-def run_indexer(lib, db, model, workers=0, fault=None, kill_after=None):
+def run_indexer(lib, db, model, workers=0, fault=None, kill_after=None, ray_address=None):
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     if fault:
         env["GENREREC_FAULT"] = fault
-    p = subprocess.Popen([sys.executable, "-c", RUNNER, str(lib), str(db), str(model), str(workers)], env=env,
-                         cwd=REPO, stderr=subprocess.PIPE, text=True)
+    args = [str(lib), str(db), str(model), str(workers)] + ([ray_address] if ray_address else [])
+    p = subprocess.Popen([sys.executable, "-c", RUNNER, *args], env=env, cwd=REPO, stderr=subprocess.PIPE, text=True)
     if kill_after is not None:
         time.sleep(kill_after)
         p.send_signal(signal.SIGKILL)
@@ -135,3 +139,28 @@ def test_random_kills_in_a_row_with_worker_processes(tiny_model_path, tmp_path, 
     assert kills >= 4, "too few runs were killed mid-way to test anything"
     record(f"{kills} SIGKILLs at random moments in a row, 2 worker processes, 60 tracks",
            f"tracks kept after each kill: {sizes}; final catalog = uninterrupted run")
+
+
+@pytest.mark.parametrize("n", [2, 4])
+def test_ray_driver_killed_mid_run_loses_only_uncommitted_batches(ray_local, lib, reference, tiny_model_path,
+                                                                  tmp_path, record, n):
+    """The driver (the process that commits) SIGKILLed inside its n-th commit, its
+    Ray workers still busy; the rerun on the same cluster resumes."""
+    from genrerec.engine.ray import RayEngine
+
+    db = tmp_path / "db"
+    address = ray_local.get_runtime_context().gcs_address
+    rc, err = run_indexer(lib, db, tiny_model_path, fault=f"commit:{n}", ray_address=address)
+    assert rc == -signal.SIGKILL, err[-2000:]
+    partial = check_after_kill(db, {})
+    assert len(partial) == 2 * (n - 1)  # the committed batches, not the one in flight
+    s = index_library(lib, db, load_model(tiny_model_path), batch_tracks=2, show_progress=False,
+                      engine=RayEngine(workers=2))
+    assert s.indexed == 10 - len(partial)  # only what was lost is embedded again
+    final = check_after_kill(db, partial)
+    assert final.keys() == reference.keys()
+    for k in final:
+        np.testing.assert_allclose(np.frombuffer(final[k], np.float32), np.frombuffer(reference[k], np.float32),
+                                   atol=1e-5)
+    record(f"Ray engine: driver SIGKILLed at commit #{n}", f"{len(partial)}/10 tracks kept; rerun on the same "
+           "cluster embedded only the rest; catalog = index = uninterrupted run")

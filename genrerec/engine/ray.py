@@ -1,0 +1,119 @@
+"""The Ray engine: decode, features and model inference on a Ray cluster.
+
+The driver (`index_library`) scans, diffs, commits and builds FAISS exactly as
+with the local engine; only the map step runs here. Each worker is a Ray actor
+that loads the model once and embeds batches of `batch_tracks` tracks (one
+forward pass per batch). Batches come back in job order, so the driver commits
+the same transactions as the local engine. A worker that dies mid-batch is
+restarted by Ray and its batch retried; only the driver commits, so nothing is
+stored twice.
+
+Workers read the audio themselves: the library must be at the same path on
+every node (shared storage). Ray is imported only when this engine runs.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections import deque
+from typing import Iterator, Sequence
+
+from ..library import LibraryError
+from .base import Job, encode_prepared, prepare_track
+
+INSTALL_HINT = "the Ray engine needs Ray, an optional extra: pip install 'genrerec[ray]'"
+_FORWARDED_ENV = ("GENREREC_FAULT", "GENREREC_FAULT_ONCE")  # the crash-test hook reaches the workers too
+MAX_RETRIES = 3  # restarts of a dead worker, and retries of the batch it held
+
+
+def import_ray():
+    """The `ray` module, or a LibraryError that says how to install it."""
+    try:
+        import ray
+    except ImportError:
+        raise LibraryError(INSTALL_HINT) from None
+    return ray
+
+
+class Embedder:
+    """One Ray worker: holds the model, turns a batch of jobs into results."""
+
+    def __init__(self, model):
+        import torch
+
+        torch.set_num_threads(1)  # one CPU per actor, as the local engine's workers
+        self.model = model
+        self.host = socket.gethostname()
+
+    def embed(self, jobs: list[Job]) -> list[dict]:
+        prepared = []
+        for job in jobs:
+            if not os.access(job.path, os.R_OK):  # e.g. the library is not mounted on this node
+                why = "no such file" if not os.path.exists(job.path) else "permission denied"
+                prepared.append({"rel": job.rel, "path": job.path,
+                                 "error": f"cannot read the file on Ray worker {self.host} ({why}); every node "
+                                          "must see the library at the same path (shared storage)"})
+            else:
+                prepared.append(prepare_track(job, self.model.features))
+        return encode_prepared(self.model, prepared)
+
+
+class RayEngine:
+    """Runs the map step on Ray.
+
+    Args:
+        address: a running cluster ("auto", "ray://host:10001", "host:6379");
+            None uses the Ray instance this process already joined, or starts a
+            local one with `workers` CPUs.
+        workers: Ray actors, one CPU each (default: every CPU of the cluster).
+        in_flight: batches queued per actor, so a worker never waits for the driver.
+    """
+
+    def __init__(self, address: str | None = None, workers: int | None = None, in_flight: int = 2):
+        if workers is not None and workers < 1:
+            raise LibraryError("--workers must be at least 1 with the Ray engine")
+        self.address, self.workers, self.in_flight = address, workers, in_flight
+        import_ray()  # fail before the scan, not after it
+
+    def _connect(self, ray) -> bool:
+        """Join (or start) Ray; True if this call started it and must shut it down."""
+        if ray.is_initialized():
+            return False
+        opts: dict = {"include_dashboard": False, "log_to_driver": False, "logging_level": "WARNING"}
+        if self.address is None:
+            opts["num_cpus"] = self.workers or os.cpu_count() or 1
+        try:
+            ray.init(address=self.address, **opts)
+        except ConnectionError as e:
+            raise LibraryError(f"cannot join the Ray cluster at {self.address} ({str(e).splitlines()[0][:160]}); "
+                               "check --address, or start one with `ray start --head`") from None
+        return True
+
+    def run(self, jobs: Sequence[Job], model, batch_tracks: int) -> Iterator[dict]:
+        if not jobs:
+            return
+        ray = import_ray()
+        started = self._connect(ray)
+        actors: list = []
+        try:
+            n = self.workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
+            n = min(n, -(-len(jobs) // batch_tracks))
+            env = {k: os.environ[k] for k in _FORWARDED_ENV if k in os.environ}
+            remote = ray.remote(num_cpus=1, max_restarts=MAX_RETRIES, max_task_retries=MAX_RETRIES)(Embedder)
+            model_ref = ray.put(model)
+            actors = [remote.options(runtime_env={"env_vars": env} if env else None).remote(model_ref)
+                      for _ in range(n)]
+            batches = [list(jobs[i:i + batch_tracks]) for i in range(0, len(jobs), batch_tracks)]
+            pending: deque = deque()
+            sent = 0
+            while pending or sent < len(batches):
+                while sent < len(batches) and len(pending) < n * self.in_flight:
+                    pending.append(actors[sent % n].embed.remote(batches[sent]))  # round robin
+                    sent += 1
+                yield from ray.get(pending.popleft())  # in job order: the local engine's commit batches
+        finally:
+            for a in actors:
+                ray.kill(a)
+            if started:
+                ray.shutdown()
