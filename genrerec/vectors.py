@@ -23,6 +23,19 @@ INDEX_FILE = "index.faiss"
 INDEX_META = "index.json"
 GENRE_WEIGHT = 0.5  # share of the genre vector in the combined similarity (embedding gets the rest)
 HNSW_THRESHOLD = 100_000  # exact below (<= 4 ms a query at 100k), HNSW above: docs/benchmarks/scale.md
+# HNSW keeps every float (786 MB at 1M, ~8 GB at 10M) and takes hours to build past a few million on a few cores;
+# above this, OPQ + IVF-PQ: ~70 bytes a track, trained on a sample (docs/benchmarks/scale-ivfpq.md)
+IVFPQ_THRESHOLD = 2_000_000
+IVFPQ_TRAIN_SAMPLE = 100_000  # vectors the OPQ rotation, coarse centroids and PQ codebooks learn from
+IVFPQ_NPROBE = 32
+
+
+def ivfpq_factory(dim: int, n: int) -> str:
+    """FAISS factory string for `n` vectors: OPQ rotation, sqrt(n) inverted lists,
+    PQ with 2 dimensions per byte (a smaller divisor of `dim` if needed)."""
+    m = max(d for d in range(1, dim // 2 + 1) if dim % d == 0)
+    nlist = max(1, min(int(np.sqrt(n)), n // 39))  # FAISS wants >= 39 training points per list
+    return f"OPQ{m},IVF{nlist},PQ{m}"
 
 
 def combined_vectors(genres: np.ndarray, embeddings: np.ndarray, genre_weight: float = GENRE_WEIGHT) -> np.ndarray:
@@ -37,10 +50,10 @@ class VectorIndex:
     """A tiny FAISS wrapper (add, remove, query, save, load) keyed by catalog id.
 
     Inner product on unit vectors; exact (`flat`) for small libraries, HNSW for
-    large ones.
+    large ones, OPQ + IVF-PQ (`ivfpq`, compressed, needs `train`) for huge ones.
     """
 
-    def __init__(self, dim: int, kind: str = "flat", hnsw_m: int = 32, ef_search: int = 128):
+    def __init__(self, dim: int, kind: str = "flat", hnsw_m: int = 32, ef_search: int = 128, n_hint: int = 0):
         import faiss
 
         self.dim, self.kind = dim, kind
@@ -50,13 +63,27 @@ class VectorIndex:
             base = faiss.IndexHNSWFlat(dim, hnsw_m, faiss.METRIC_INNER_PRODUCT)
             base.hnsw.efConstruction = 80
             base.hnsw.efSearch = ef_search
+        elif kind == "ivfpq":
+            base = faiss.index_factory(dim, ivfpq_factory(dim, max(n_hint, 1)), faiss.METRIC_INNER_PRODUCT)
+            faiss.extract_index_ivf(base).nprobe = IVFPQ_NPROBE
         else:
             raise ValueError(f"unknown index kind {kind!r}")
         self.index = faiss.IndexIDMap2(base)
 
     @staticmethod
     def kind_for(n: int) -> str:
-        return "flat" if n < HNSW_THRESHOLD else "hnsw"
+        return "flat" if n < HNSW_THRESHOLD else "hnsw" if n < IVFPQ_THRESHOLD else "ivfpq"
+
+    @property
+    def needs_training(self) -> bool:
+        return not self.index.is_trained
+
+    def train(self, vectors: np.ndarray, seed: int = 0) -> None:
+        """Learn the quantizers of an `ivfpq` index from a random sample of `vectors`."""
+        rng = np.random.default_rng(seed)
+        sample = vectors if len(vectors) <= IVFPQ_TRAIN_SAMPLE else vectors[
+            np.sort(rng.choice(len(vectors), IVFPQ_TRAIN_SAMPLE, replace=False))]
+        self.index.train(np.ascontiguousarray(sample, np.float32))
 
     def __len__(self) -> int:
         return int(self.index.ntotal)
@@ -72,7 +99,7 @@ class VectorIndex:
     def remove(self, ids: np.ndarray) -> None:
         import faiss
 
-        if self.kind != "flat":
+        if self.kind == "hnsw":
             raise NotImplementedError("HNSW cannot remove vectors; rebuild the index")
         self.index.remove_ids(faiss.IDSelectorArray(np.asarray(ids, np.int64)))
 
@@ -102,7 +129,8 @@ class VectorIndex:
         self.index = index
         self.dim = index.d
         base = faiss.downcast_index(index.index) if hasattr(index, "index") else index
-        self.kind = "hnsw" if "HNSW" in type(base).__name__ else "flat"
+        name = type(base).__name__
+        self.kind = "hnsw" if "HNSW" in name else "flat" if "Flat" in name else "ivfpq"
         return self
 
 
@@ -112,7 +140,9 @@ def build_vector_index(cat: Catalog, model_id: str, genre_weight: float = GENRE_
     if not len(ids):
         return VectorIndex(1, "flat")
     vecs = combined_vectors(genres, embs, genre_weight)
-    vi = VectorIndex(vecs.shape[1], kind or VectorIndex.kind_for(len(ids)))
+    vi = VectorIndex(vecs.shape[1], kind or VectorIndex.kind_for(len(ids)), n_hint=len(ids))
+    if vi.needs_training:
+        vi.train(vecs)
     vi.add(ids, vecs)
     return vi
 
