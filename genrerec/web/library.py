@@ -300,11 +300,24 @@ def _duplicates(cat) -> list[list[str]] | None:
     return [[os.fsdecode(p) if isinstance(p, bytes) else str(p) for p in g] for g in groups][:500]
 
 
+def _one_faiss_thread() -> None:
+    """Single queries on this thread run FAISS without OpenMP: on 2 busy cores its thread team cost
+    7x the search itself (p50 67 -> 10 ms per recommendation at 20,000 tracks, docs/benchmarks/web.md).
+    OpenMP keeps the setting per thread, so other threads of the process are unaffected."""
+    try:
+        import faiss
+
+        faiss.omp_set_num_threads(1)
+    except (ImportError, AttributeError):
+        pass
+
+
 class LibraryWorker:
     """Runs WebLibrary calls one at a time on a dedicated thread."""
 
     def __init__(self, source: str | os.PathLike):
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="genrerec-library")
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="genrerec-library",
+                                        initializer=_one_faiss_thread)
         self.lib: WebLibrary = self._pool.submit(WebLibrary, source).result()  # errors surface here
 
     def _call(self, fn: Callable[..., T], *args) -> T:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..safety import PRIVATE_FILE_MODE, read_bytes_nofollow
+from ..safety import PRIVATE_FILE_MODE, UnsafePathError, read_bytes_nofollow
 from ..utils import atomic_path
 
 CACHE_FILE = "map.npz"
@@ -69,6 +69,8 @@ def cached_projection(db_dir: Path, key: str, x: np.ndarray) -> tuple[np.ndarray
         with np.load(io.BytesIO(read_bytes_nofollow(path)), allow_pickle=False) as z:
             if str(z["key"]) == key and len(z["xy"]) == len(x):
                 return z["xy"], str(z["method"])
+    except UnsafePathError as e:  # a planted link: not read; the rename below replaces the link itself
+        log.warning("%s", e)
     except (OSError, KeyError, ValueError):
         pass
     xy, method = project(x)

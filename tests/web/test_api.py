@@ -219,3 +219,40 @@ def test_catalog_changes_are_picked_up_without_a_restart(tmp_path, monkeypatch):
         assert os.path.exists(root / ".genrerec/map.npz")
     finally:
         w.close()
+
+
+def test_catalog_with_tag_scores_offers_colour_by_tag(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from genrerec.web.app import create_app
+    from genrerec.web.library import LibraryWorker
+
+    root = make_web_library(tmp_path / "music", per_genre=2, audio=False, tags=["bassy", "happy", "sad"])
+    w = LibraryWorker(root)
+    try:
+        c = TestClient(create_app(w))
+        m = c.get("/api/map").json()
+        assert m["tags"] == ["bassy", "happy", "sad"]
+        v = c.get("/api/map/tags/bassy").json()["values"]
+        assert v == [1.0 if g == 0 else 0.0 for g in m["genre"]]  # aligned with the map's points
+        tid = m["ids"][m["genre"].index(0)]
+        assert list(c.get(f"/api/tracks/{tid}").json()["tags"])[0] == "bassy"
+        assert c.get("/api/map/tags/angry").status_code == 404
+        assert c.get("/api/stats").json()["tags"] == ["bassy", "happy", "sad"]
+    finally:
+        w.close()
+
+
+def test_map_cache_is_never_read_or_written_through_a_planted_link(tmp_path):
+    from genrerec.web.library import LibraryWorker
+
+    root = make_web_library(tmp_path / "music", per_genre=2, audio=False)
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    (root / ".genrerec" / "map.npz").symlink_to(victim)
+    w = LibraryWorker(root)
+    try:
+        assert w.run(w.lib.map)["count"] == 6
+    finally:
+        w.close()
+    assert victim.read_text() == "keep me" and not (root / ".genrerec" / "map.npz").is_symlink()

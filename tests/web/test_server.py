@@ -68,3 +68,14 @@ def test_non_loopback_host_requires_the_printed_token(tmp_path, host):
         with pytest.raises(urllib.error.HTTPError) as e:
             urllib.request.urlopen(url + "api/stats", timeout=10)
         assert e.value.code == 401
+
+
+def test_listening_socket_sends_small_answers_at_once():
+    """TCP_NODELAY: without it every keep-alive answer waited for a delayed ACK (~40 ms)."""
+    from genrerec.web.server import _bind
+
+    s = _bind("127.0.0.1", 0)
+    try:
+        assert s.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+    finally:
+        s.close()
