@@ -13,6 +13,7 @@ from genrerec.web.browser import find_chromium
 if find_chromium() is None:
     pytest.skip("chromium, chromedriver or selenium not installed", allow_module_level=True)
 
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException  # noqa: E402
 from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
@@ -55,8 +56,23 @@ def js(driver, script: str, *args):
     return driver.execute_script(script, *args)
 
 
+def list_ids(driver, which: str) -> list[int]:
+    """Track ids shown in a list, read in one step (the list is re-rendered as answers arrive)."""
+    return js(driver, f"return [...document.querySelectorAll('#{which} li[data-id]')].map(li => +li.dataset.id)")
+
+
 def playlist_ids(driver) -> list[int]:
-    return [int(li.get_attribute("data-id")) for li in driver.find_elements(By.CSS_SELECTOR, "#playlist li")]
+    return list_ids(driver, "playlist")
+
+
+def click(driver, css: str) -> None:
+    """Click the element once it is there, again if a re-render replaced it meanwhile."""
+    def attempt(d):
+        d.find_element(By.CSS_SELECTOR, css).click()
+        return True
+
+    WebDriverWait(driver, WAIT, ignored_exceptions=[StaleElementReferenceException, NoSuchElementException]
+                  ).until(attempt)
 
 
 def test_map_draws_every_track(page):
@@ -95,34 +111,35 @@ def _add_from_search(driver, query: str) -> int:
     box = driver.find_element(By.ID, "search")
     box.clear()
     box.send_keys(query)
-    first = WebDriverWait(driver, WAIT).until(
-        lambda d: (d.find_elements(By.CSS_SELECTOR, "#results li[data-id]") or [None])[0])
-    tid = int(first.get_attribute("data-id"))
-    first.find_element(By.CSS_SELECTOR, "button.add").click()
-    WebDriverWait(driver, WAIT).until(
-        lambda d: tid in [int(li.get_attribute("data-id")) for li in d.find_elements(By.CSS_SELECTOR, "#history li")])
+    tid = WebDriverWait(driver, WAIT).until(
+        lambda d: next((i for i in list_ids(d, "results") if query in js(d, f"return genrerec.map.data.names["
+                                                                            f"genrerec.map.row.get({i})]")), None))
+    click(driver, f'#results li[data-id="{tid}"] button.add')
+    WebDriverWait(driver, WAIT).until(lambda d: tid in list_ids(d, "history"))
     return tid
 
 
 def test_two_tracks_and_the_slider_change_the_playlist(page, downloads, site, web_library):
     a, b = _add_from_search(page, "low0"), _add_from_search(page, "high0")
     n = int(page.find_element(By.ID, "n").get_attribute("value"))
-    WebDriverWait(page, WAIT).until(lambda d: len(playlist_ids(d)) == n)
+    shown = "return genrerec.shown && [genrerec.shown.history, genrerec.shown.temperature, genrerec.shown.exclude]"
+    WebDriverWait(page, WAIT).until(lambda d: js(d, shown) == [[a, b], 0.3, []])
     cold = playlist_ids(page)
+    assert len(cold) == n
     assert a not in cold and b not in cold
     assert js(page, "return [...genrerec.map.picks].sort((x, y) => x - y)") == sorted(cold)  # lit on the map
 
     slider = page.find_element(By.ID, "temperature")
     slider.click()
     slider.send_keys(Keys.END)  # all the way to the hottest setting
-    WebDriverWait(page, WAIT).until(lambda d: "temperature 2.00" in d.find_element(By.ID, "status").text)
+    WebDriverWait(page, WAIT).until(lambda d: js(d, shown) == [[a, b], 2, []])
     hot = playlist_ids(page)
     assert len(hot) == n and hot != cold
 
-    first = page.find_element(By.CSS_SELECTOR, "#playlist li button.remove")
     gone = hot[0]
-    first.click()
-    WebDriverWait(page, WAIT).until(lambda d: len(playlist_ids(d)) == n and gone not in playlist_ids(d))
+    click(page, f'#playlist li[data-id="{gone}"] button.remove')
+    WebDriverWait(page, WAIT).until(lambda d: js(d, shown) == [[a, b], 2, [gone]])
+    assert len(playlist_ids(page)) == n and gone not in playlist_ids(page)
 
     final = playlist_ids(page)
     page.find_element(By.ID, "save").click()

@@ -90,12 +90,12 @@ async function refresh() {
     state.picks = []; renderPlaylist(); return;
   }
   try {
-    const r = await api("/api/recommend", {
-      history: state.history.map((h) => h.id), n, temperature, seed: state.seed, exclude: [...state.removed],
-    });
+    const body = { history: state.history.map((h) => h.id), n, temperature, seed: state.seed, exclude: [...state.removed] };
+    const r = await api("/api/recommend", body);
     if (no !== state.requestNo) return; // a newer request is on its way
     state.picks = r.picks;
     renderPlaylist();
+    genrerec.shown = body; // what the list on screen answers (tests wait on it)
     setStatus(`${r.picks.length} picks at temperature ${temperature.toFixed(2)} (${r.server_ms} ms)`);
   } catch (e) {
     if (no === state.requestNo) setStatus(e.message, true);
