@@ -1,9 +1,12 @@
 """Orderings through the similarity space: song paths and smooth playlists.
 
-`song_path` walks from track A to track B: n - 2 waypoints spread evenly on the
-great circle between their vectors, each filled by the nearest free track that
-also moves on toward B (its similarity to B above the previous step's), so the
-path makes steady progress and each step stays close to the last.
+`song_path` walks from track A to track B through the library: the cheapest
+route in the graph of each track's nearest neighbours, where a step costs the
+square of its distance (1 - similarity), so many small steps beat one jump.
+The route is then fitted to n tracks: a longer one keeps the n tracks whose
+largest step is smallest (dynamic programming), a shorter one gets tracks
+inserted into its largest steps, each chosen to sit between its neighbours and
+to keep moving toward B.
 
 `smooth_order` orders a playlist as a nearest-neighbour tour from its first
 track, so neighbouring tracks are similar (no jarring jumps).
@@ -11,12 +14,13 @@ track, so neighbouring tracks are similar (no jarring jumps).
 
 from __future__ import annotations
 
+import heapq
 import math
 from dataclasses import dataclass
 
 import numpy as np
 
-PATH_CANDIDATES = 32  # nearest tracks considered per waypoint
+GRAPH_NEIGHBOURS = 12  # edges per track in the neighbour graph
 
 
 @dataclass
@@ -29,39 +33,100 @@ class PathStats:
     monotone: float  # share of steps that come closer to B
 
 
-def slerp(a: np.ndarray, b: np.ndarray, t: float) -> np.ndarray:
-    """The point a fraction t along the great circle from unit a to unit b."""
-    a, b = a / np.linalg.norm(a), b / np.linalg.norm(b)
-    omega = math.acos(float(np.clip(a @ b, -1.0, 1.0)))
-    if omega < 1e-6:
-        return a
-    return (math.sin((1 - t) * omega) * a + math.sin(t * omega) * b) / math.sin(omega)
+def _graph(vectors: np.ndarray, knn) -> dict[int, dict[int, float]]:
+    """Symmetric neighbour graph: row -> {row: step cost}."""
+    g: dict[int, dict[int, float]] = {r: {} for r in range(len(vectors))}
+    for r in range(len(vectors)):
+        for q in knn(vectors[r], GRAPH_NEIGHBOURS + 1):
+            if q != r:
+                cost = max(0.0, 1.0 - float(vectors[r] @ vectors[q])) ** 2 + 1e-9
+                g[r][q] = g[q][r] = cost
+    return g
 
 
-def song_path(vectors: np.ndarray, query, start: int, end: int, n: int, allowed) -> list[int]:
+def _cheapest(g: dict[int, dict[int, float]], a: int, b: int, usable) -> list[int] | None:
+    dist, prev, heap = {a: 0.0}, {}, [(0.0, a)]
+    while heap:
+        d, u = heapq.heappop(heap)
+        if u == b:
+            path = [b]
+            while path[-1] != a:
+                path.append(prev[path[-1]])
+            return path[::-1]
+        if d > dist[u]:
+            continue
+        for v, c in g[u].items():
+            if v != b and not usable(v):
+                continue
+            if d + c < dist.get(v, math.inf):
+                dist[v], prev[v] = d + c, u
+                heapq.heappush(heap, (d + c, v))
+    return None
+
+
+def _keep_n(vectors: np.ndarray, route: list[int], n: int) -> list[int]:
+    """n rows of `route` (ends kept, order kept) whose largest step is smallest,
+    each closer to the end than the one before."""
+    m = len(route)
+    v = vectors[route]
+    step = 1.0 - v @ v.T
+    progress = v @ v[-1]
+    step[progress[:, None] > progress[None, :] + 1e-6] = np.inf  # never a step away from the end
+    best = np.full((n, m), np.inf)  # best[k, j]: smallest largest step choosing k+1 rows ending at j
+    back = np.zeros((n, m), int)
+    best[0, 0] = 0.0
+    for k in range(1, n):
+        for j in range(k, m):
+            cand = np.maximum(best[k - 1, :j], step[:j, j])
+            i = int(np.argmin(cand))
+            best[k, j], back[k, j] = cand[i], i
+    rows, j = [m - 1], m - 1
+    for k in range(n - 1, 0, -1):
+        j = back[k, j]
+        rows.append(j)
+    return [route[i] for i in rows[::-1]]
+
+
+def song_path(vectors: np.ndarray, knn, start: int, end: int, n: int, usable) -> list[int]:
     """Rows from `start` to `end` (both included), n in all when the library allows.
 
-    `query(vec, k)` returns candidate rows nearest to vec; `allowed(row, taken)`
-    says whether a row may join (duplicates, files gone)."""
-    a, b = vectors[start], vectors[end]
-    rows, taken = [start], {start, end}
-    progress = float(a @ b)
-    for i in range(1, n - 1):
-        target = slerp(a, b, i / (n - 1))
-        best = None
-        for r in query(target, PATH_CANDIDATES + len(taken)):
-            if r in taken or not allowed(r, taken):
-                continue
-            p = float(vectors[r] @ b)
-            if p >= progress:  # nearest-to-target first, but never backwards
-                best = r
+    `knn(vec, k)` returns the rows nearest to vec; `usable(row)` says whether a
+    row may be on the path (one copy per recording, file still there)."""
+    route = _cheapest(_graph(vectors, knn), start, end, usable) or [start, end]
+    b = vectors[end]
+    route = _forward_only(vectors, route)
+    worst = max(1.0 - float(vectors[u] @ vectors[w]) for u, w in zip(route, route[1:]))
+    if len(route) > n:
+        return _keep_n(vectors, route, n)
+    while len(route) < n:
+        steps = [1.0 - float(vectors[route[i]] @ vectors[route[i + 1]]) for i in range(len(route) - 1)]
+        placed = False
+        for i in np.argsort(steps)[::-1]:  # the largest step first
+            u, w = route[i], route[i + 1]
+            lo, hi = float(vectors[u] @ b), float(vectors[w] @ b)
+            mid = vectors[u] + vectors[w]
+            for r in knn(mid / max(np.linalg.norm(mid), 1e-12), GRAPH_NEIGHBOURS * 4):
+                if r in route or not usable(r) or not lo <= float(vectors[r] @ b) <= hi:
+                    continue
+                if 1.0 - min(vectors[r] @ vectors[u], vectors[r] @ vectors[w]) <= worst + 1e-6:
+                    route.insert(i + 1, r)
+                    placed = True
+                    break
+            if placed:
                 break
-        if best is None:
-            continue
-        rows.append(best)
-        taken.add(best)
-        progress = float(vectors[best] @ b)
-    return rows + [end]
+        if not placed:
+            break
+    return route
+
+
+def _forward_only(vectors: np.ndarray, route: list[int]) -> list[int]:
+    """Drop tracks that would move away from the end (the gaps are filled again later)."""
+    b = vectors[route[-1]]
+    out = [route[0]]
+    for r in route[1:-1]:
+        if float(vectors[r] @ b) >= float(vectors[out[-1]] @ b):
+            out.append(r)
+    return out + [route[-1]]
 
 
 def path_stats(vectors: np.ndarray, rows: list[int]) -> PathStats:
@@ -83,3 +148,52 @@ def smooth_order(vectors: np.ndarray, rows: list[int]) -> list[int]:
         sims = v[left] @ v[order[-1]]
         order.append(left.pop(int(np.argmax(sims))))
     return [rows[i] for i in order]
+
+
+def recommender_path(rec, a, b, n: int):
+    """`Recommender.path`: Recommendations from a to b (both included); each
+    score is the similarity to the track before it."""
+    from .recommend import Recommendation, RecommendError, _check_n
+
+    n = _check_n(n)
+    if n < 2:
+        raise RecommendError(f"a path needs n >= 2 (its two ends), got {n}")
+    ta, tb = rec.resolve(a), rec.resolve(b)
+    if rec.group_of.get(ta, ta) == rec.group_of.get(tb, tb):
+        raise RecommendError("a path needs two different recordings as its ends")
+
+    def knn(vec: np.ndarray, k: int) -> list[int]:
+        _, ids = rec.index.query(vec.astype(np.float32), k)
+        return [rec.row_of[int(i)] for i in ids[0] if int(i) in rec.row_of]
+
+    ends = {rec.group_of.get(ta, ta), rec.group_of.get(tb, tb)}
+    gone: dict[int, bool] = {}
+
+    def usable(row: int) -> bool:
+        tid = int(rec.ids[row])
+        if rec.group_of.get(tid, tid) in ends:
+            return False
+        if tid not in gone:
+            gone[tid] = not rec.path_of(tid).exists()
+        return not gone[tid]
+
+    rows = _one_per_recording(rec, song_path(rec.vectors, knn, rec.row_of[ta], rec.row_of[tb], n, usable))
+    out = []
+    for i, r in enumerate(rows):
+        tid = int(rec.ids[r])
+        score = 1.0 if i == 0 else float(rec.vectors[r] @ rec.vectors[rows[i - 1]])
+        out.append(Recommendation(tid, rec.path_of(tid), round(score, 4),
+                                  rec._genre_dict(rec.genre_vectors[r]), None, 0))
+    return out
+
+
+def _one_per_recording(rec, rows: list[int]) -> list[int]:
+    """Drop later copies of a recording already on the path (the ends stay)."""
+    seen, out = set(), []
+    for i, r in enumerate(rows):
+        tid = int(rec.ids[r])
+        g = rec.group_of.get(tid, tid)
+        if g not in seen or i == len(rows) - 1:
+            seen.add(g)
+            out.append(r)
+    return out

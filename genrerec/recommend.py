@@ -160,6 +160,7 @@ class Recommender:
                                            save=os.access(db_dir, os.W_OK))
         self.info: dict[int, TrackInfo] = {}
         for tid, (rel, artist, title, dur) in catalog.track_info().items():
+            artist, title = (t.split(";")[0].strip() if t else t for t in (artist, title))  # multi-valued: the first
             if not (artist and title):
                 artist, title = tags_from_name(os.fsdecode(rel)) or (artist, title)
             self.info[tid] = TrackInfo(artist, title, dur)
@@ -387,6 +388,13 @@ class Recommender:
         src = self.path_of(tid)
         return [Recommendation(i, self.path_of(i), round(s, 4), self._genre_dict(self.genre_vectors[self.row_of[i]]),
                                src) for i, s in got]
+
+    def path(self, a: TrackRef, b: TrackRef, n: int = 12) -> list[Recommendation]:
+        """A playlist of n tracks moving smoothly from track a to track b (both
+        included), each close to the last and closer to b (see `paths`)."""
+        from .paths import recommender_path
+
+        return recommender_path(self, a, b, n)
 
     def close(self) -> None:
         self.catalog.close()

@@ -84,7 +84,7 @@ def test_stats_takes_the_library_as_argument_or_option(indexed):
 
 
 def test_names_are_fitted_keeping_what_tells_tracks_apart():
-    from genrerec.cli import fit
+    from genrerec.cli_playlists import fit
 
     path = "warzone2100-music/usr/share/games/warzone2100/music/albums/aftermath_soundtrack/track10.opus"
     assert fit(path, 60) == "warzone2100-music/…/albums/aftermath_soundtrack/track10.opus"

@@ -1,0 +1,278 @@
+"""`genrerec recommend / similar / profile / path`: the playlist commands.
+
+Registered on the app in `cli`; history input is gathered by `history`, names
+are shown as "Artist - Title" fitted to the terminal, playlists are written by
+`formats` (M3U8, XSPF, JSON).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from rich.table import Table
+from typer.core import TyperCommand
+
+from .cli import _bar, _fail, _open, app, err, out, run
+from .recommend import DEFAULT_MAX_PER_ARTIST, DEFAULT_TEMPERATURE
+from .safety import display, markup_escape as esc
+
+
+class MultiValue(TyperCommand):
+    """Lets `--avoid a b c` (and -H, --listens) take several values: each
+    following word up to the next option gets the option repeated."""
+
+    multi = ("--history", "-H", "--avoid", "--listens")
+
+    def parse_args(self, ctx, args):
+        out, cur = [], None
+        for a in args:
+            if a.startswith("-"):
+                cur = a if a in self.multi else None
+                out.append(a)
+            elif cur and out[-1] != cur:
+                out += [cur, a]
+            else:
+                out.append(a)
+        return super().parse_args(ctx, out)
+
+
+def _history(rec, items: list[str], listens: list[Path] = (), what: str = "history"):
+    """{track id: plays} from tracks, folders, playlists and listen exports, with one line per skip."""
+    from .history import gather
+
+    h = run(lambda: gather(rec, items, listens))
+    if h.skipped:
+        more = f" and {len(h.skipped) - 3} more" if len(h.skipped) > 3 else ""
+        err.print(f"warning: skipped {len(h.skipped)} {what} playlist entries not in the library "
+                  f"({', '.join(h.skipped[:3])}{more})", highlight=False, markup=False, soft_wrap=True)
+    if listens:
+        err.print(f"listens: {h.matched} of {h.listens} matched {sum(1 for t in h.plays)} library tracks",
+                  highlight=False, soft_wrap=True)
+    return h.plays
+
+
+def fit(text: str, width: int) -> str:
+    """Shorten to `width`, keeping what tells tracks apart: for a path, the file
+    name and as many parent folders as fit (`top/…/album/track.ogg`); for other
+    text, an ellipsis a third of the way in (the title at the end stays)."""
+    if len(text) <= width:
+        return text
+    parts = text.split("/")
+    if len(parts) > 1 and len(parts[-1]) <= width < len(parts[-1]) + 2:
+        return parts[-1]
+    if len(parts) > 2 and len(parts[-1]) + 2 <= width:
+        tail = parts[-1]
+        for p in reversed(parts[1:-1]):
+            if len(p) + len(tail) + len(parts[0]) + 4 > width:
+                break
+            tail = f"{p}/{tail}"
+        head = parts[0] if len(parts[0]) + len(tail) + 3 <= width else ""
+        return f"{head}/…/{tail}" if head else f"…/{tail}"
+    if width < 6:
+        return text[-width:]
+    head = (width - 1) // 3
+    return text[:head] + "…" + text[len(text) - (width - 1 - head):]
+
+
+def _print_recs(rec, recs, as_json: bool, title: str, score: str = "score") -> None:
+    if as_json:
+        print(json.dumps([{"path": str(r.path), "score": r.score, "genres": dict(list(r.genres.items())[:3]),
+                           "because": str(r.because) if r.because else None, "taste": r.taste} for r in recs],
+                         indent=2))
+        return
+    genres = [" ".join(f"{esc(g)} {p:.0%}" for g, p in list(r.genres.items())[:1]) for r in recs]
+    because = [rec.label(rec.id_of_path(r.because)) if r.because else "" for r in recs]
+    labels = [rec.label(r.track_id) for r in recs]
+    fixed = 16 + len(str(len(recs))) + 5 + max([len(g) for g in genres] + [6])  # borders, '#', score, genres
+    room = max(24, out.width - fixed)
+    cols = ["#", "track", score, "genre"] + (["because of"] if any(because) else [])
+    if not any(because):
+        room += 3
+    w_track = min(max([len(x) for x in labels] + [5]), room * 3 // 5 if any(because) else room)
+    w_because = min(max([len(b) for b in because] + [10]), room - w_track)
+    where = os.path.relpath(rec.root) if rec.root.is_relative_to(Path.cwd()) else str(rec.root)
+    t = Table(title=esc(title), caption=f"in {esc(where)}")
+    for col in cols:
+        t.add_column(col, no_wrap=True)
+    for i, (r, x, g, b) in enumerate(zip(recs, labels, genres, because), 1):
+        row = [str(i), esc(fit(x, w_track)), f"{r.score:.3f}", g] + ([esc(fit(b, w_because))] if any(because) else [])
+        t.add_row(*row)
+    out.print(t)
+
+
+@app.command(cls=MultiValue)
+def recommend(
+    tracks: Optional[List[str]] = typer.Argument(None, help="Played tracks, folders or .m3u files.", show_default=False),
+    history: List[str] = typer.Option([], "--history", "-H", help="More played tracks, folders or .m3u files "
+                                      "(-H a b, or repeated).", show_default=False),
+    listens: List[Path] = typer.Option([], "--listens", help="ListenBrainz listens export (JSON lines) or Last.fm "
+                                       "scrobble CSV: matched by artist and title, play counts as weights.",
+                                       show_default=False),
+    avoid: List[str] = typer.Option([], "--avoid", help="Skipped or disliked tracks (folders, .m3u): never picked, "
+                                    "and picks steer away from them.", show_default=False),
+    n: int = typer.Option(20, "--n", "-n", help="Playlist length."),
+    temperature: float = typer.Option(DEFAULT_TEMPERATURE, "--temperature", "-t",
+                                      help="0 = closest matches; higher = more variety."),
+    max_per_artist: int = typer.Option(DEFAULT_MAX_PER_ARTIST, help="Tracks per artist (tags) before other "
+                                       "artists are preferred; 0 = no cap."),
+    order: str = typer.Option("mix", help="'mix' (tastes interleaved, best first) or 'smooth' (each track close "
+                              "to the one before: no jarring jumps)."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the playlist here."),
+    fmt: Optional[str] = typer.Option(None, "--format", help="m3u8, xspf or json (default: from the --output "
+                                      "suffix, else m3u8)."),
+    absolute: bool = typer.Option(False, help="Absolute paths in the playlist (default: relative to it)."),
+    seed: Optional[int] = typer.Option(None, help="Seed for reproducible playlists."),
+    include_history: bool = typer.Option(False, help="Allow history tracks in the playlist."),
+    library: Optional[Path] = typer.Option(None, help="Library folder (default: found from the tracks)."),
+    db: Optional[Path] = typer.Option(None, help="Catalog folder."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+) -> None:
+    """Recommend a playlist from a listening history: `genrerec recommend a.ogg b.flac -o mix.m3u8`."""
+    from .history import playlist_tracks
+
+    if n <= 0:
+        _fail(f"--n must be at least 1, got {n}")
+    if not math.isfinite(temperature) or temperature < 0:
+        _fail(f"--temperature must be a finite number >= 0, got {temperature}")
+    if order not in ("mix", "smooth"):
+        _fail(f"--order must be 'mix' or 'smooth', got {order!r}")
+    _check_format(fmt)
+    if max_per_artist < 0:
+        _fail(f"--max-per-artist must be 0 (no cap) or more, got {max_per_artist}")
+    items = list(tracks or []) + list(history)
+    if not items and not listens:
+        _fail("no history: give played tracks (genrerec recommend a.mp3 b.flac), -H played.m3u or --listens FILE")
+    rec = _open(library, db, playlist_tracks(items) + [Path(a) for a in avoid])
+    plays = _history(rec, items, listens)
+    banned = _history(rec, avoid, what="--avoid") if avoid else None
+    recs = run(lambda: rec.recommend(plays, n=n, temperature=temperature, exclude_history=not include_history,
+                                     seed=seed, avoid=banned, max_per_artist=max_per_artist or None))
+    if order == "smooth":
+        recs = smooth(rec, recs)
+    _print_recs(rec, recs, as_json, f"{len(recs)} tracks, temperature {temperature:g}")
+    if len(recs) < n:
+        left_out = len(plays) if not include_history else 0
+        err.print(f"only {len(recs)} of {n} tracks possible: the library has {len(rec)} usable tracks"
+                  + (f", {left_out} in the history" if left_out else "")
+                  + (f", {len(banned)} avoided" if banned else "")
+                  + (f", {sum(len(g) - 1 for g in rec.duplicates)} duplicate copies" if rec.duplicates else ""),
+                  highlight=False, soft_wrap=True)
+    if output:
+        _write_playlist(rec, output, recs, absolute, fmt, as_json)
+
+
+def _check_format(fmt: Optional[str]) -> None:
+    from .formats import FORMATS
+
+    if fmt is not None and fmt not in FORMATS:
+        _fail(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+
+
+def smooth(rec, recs):
+    """The same picks as a nearest-neighbour tour from the first (`--order smooth`)."""
+    from .paths import smooth_order
+
+    rows = smooth_order(rec.vectors, [rec.row_of[r.track_id] for r in recs])
+    by_row = {rec.row_of[r.track_id]: r for r in recs}
+    return [by_row[r] for r in rows]
+
+
+def _write_playlist(rec, output: Path, recs, absolute: bool, fmt: Optional[str], quiet: bool) -> None:
+    from .formats import Entry, format_for, write_playlist
+
+    if os.path.isdir(output):
+        _fail(f"--output {display(output)}: is a folder; give a file name, e.g. {display(output / 'playlist.m3u8')}")
+    entries = [Entry(r.path, rec.info[r.track_id].artist, rec.info[r.track_id].title, rec.info[r.track_id].duration,
+                     r.score) for r in recs]
+    try:
+        write_playlist(output, entries, relative=not absolute, fmt=fmt)
+    except OSError as e:
+        _fail(f"--output {display(output)}: cannot write the playlist ({e.strerror or e})")
+    (err if quiet else out).print(f"wrote {esc(output)} ({len(recs)} tracks, {format_for(output, fmt)})",
+                                  highlight=False)
+
+
+@app.command()
+def similar(
+    track: Path = typer.Argument(..., help="A track in an indexed library."),
+    n: int = typer.Option(10, "--n", "-n", help="How many tracks."),
+    library: Optional[Path] = typer.Option(None, help="Library folder (default: found from the track)."),
+    db: Optional[Path] = typer.Option(None, help="Catalog folder."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+) -> None:
+    """Tracks most similar to one track (one copy of each recording)."""
+    if n <= 0:
+        _fail(f"--n must be at least 1, got {n}")
+    rec = _open(library, db, [track])
+    recs = run(lambda: rec.similar(track, n))
+    _print_recs(rec, recs, as_json, f"similar to {rec.label(rec.resolve(track))}")
+
+
+@app.command(cls=MultiValue)
+def profile(
+    tracks: Optional[List[str]] = typer.Argument(None, help="Played tracks, folders or .m3u files.", show_default=False),
+    history: List[str] = typer.Option([], "--history", "-H", help="More played tracks, folders or .m3u files.",
+                                      show_default=False),
+    listens: List[Path] = typer.Option([], "--listens", help="ListenBrainz or Last.fm export (see recommend).",
+                                       show_default=False),
+    library: Optional[Path] = typer.Option(None, help="Library folder (default: found from the tracks)."),
+    db: Optional[Path] = typer.Option(None, help="Catalog folder."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of bars."),
+) -> None:
+    """The listener's genre mix, and the distinct tastes in their history."""
+    from .history import playlist_tracks
+
+    items = list(tracks or []) + list(history)
+    if not items and not listens:
+        _fail("no history: give played tracks, -H played.m3u or --listens FILE")
+    rec = _open(library, db, playlist_tracks(items))
+    plays = _history(rec, items, listens)
+    prof = run(lambda: rec.profile(plays))
+    tastes = run(lambda: rec.tastes(plays))
+    if as_json:
+        print(json.dumps({"genres": prof, "tastes": [{"share": t.share, "genres": dict(list(t.genres.items())[:3]),
+                                                      "tracks": [str(p) for p in t.tracks]} for t in tastes]},
+                         indent=2))
+        return
+    for g, p in prof.items():
+        out.print(f"{esc(g):>12} {_bar(p)} {p:5.1%}")
+    out.print(f"\n{len(tastes)} taste(s): " + "; ".join(
+        f"{t.share:.0%} {esc('/'.join(list(t.genres)[:2]))}" for t in tastes))
+
+
+@app.command()
+def path(
+    start: Path = typer.Argument(..., help="The track the path starts from."),
+    end: Path = typer.Argument(..., help="The track it arrives at."),
+    n: int = typer.Option(12, "--n", "-n", help="Tracks on the path, both ends included."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the playlist here."),
+    fmt: Optional[str] = typer.Option(None, "--format", help="m3u8, xspf or json (default: from the suffix)."),
+    absolute: bool = typer.Option(False, help="Absolute paths in the playlist (default: relative to it)."),
+    library: Optional[Path] = typer.Option(None, help="Library folder (default: found from the tracks)."),
+    db: Optional[Path] = typer.Option(None, help="Catalog folder."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+) -> None:
+    """A playlist that moves smoothly from one track to another through your library."""
+    from .paths import path_stats
+
+    if n < 2:
+        _fail(f"--n must be at least 2 (the two ends), got {n}")
+    _check_format(fmt)
+    rec = _open(library, db, [start, end])
+    recs = run(lambda: rec.path(start, end, n))
+    st = path_stats(rec.vectors, [rec.row_of[r.track_id] for r in recs])
+    _print_recs(rec, recs, as_json, f"{len(recs)} tracks from {fit(rec.label(recs[0].track_id), 30)} "
+                                    f"to {fit(rec.label(recs[-1].track_id), 30)}", score="step")
+    (err if as_json else out).print(
+        f"largest step {st.largest_step:.3f} (the direct jump: {st.direct_step:.3f}), mean step {st.mean_step:.3f}, "
+        f"{st.monotone:.0%} of steps closer to the end", highlight=False, soft_wrap=True)
+    if len(recs) < n:
+        err.print(f"only {len(recs)} of {n} tracks: the library has no more tracks between these two "
+                  "that keep moving toward the end", highlight=False)
+    if output:
+        _write_playlist(rec, output, recs, absolute, fmt, as_json)

@@ -1,0 +1,46 @@
+"""Song paths and smooth ordering, as `genrerec path` and `--order smooth` use them."""
+
+import json
+
+import numpy as np
+from typer.testing import CliRunner
+
+from genrerec.cli import app
+from genrerec.paths import path_stats, smooth_order
+from genrerec.recommend import Recommender
+from tests.test_recommend import make_library
+
+runner = CliRunner()
+
+
+def test_path_moves_steadily_from_a_to_b_in_small_steps(tmp_path):
+    root = make_library(tmp_path)
+    with Recommender.open(root) as rec:
+        a, b = root / "jazz" / "jazz000.mp3", root / "metal" / "metal000.mp3"
+        p = rec.path(a, b, n=12)
+        assert len(p) == 12 and p[0].path == a and p[-1].path == b
+        assert len({r.track_id for r in p}) == 12
+        st = path_stats(rec.vectors, [rec.row_of[r.track_id] for r in p])
+        assert st.monotone == 1.0  # every step comes closer to b
+        assert st.largest_step < 0.5 * st.direct_step  # no step is anywhere near the direct jump
+
+
+def test_path_command_prints_the_steps(tmp_path):
+    root = make_library(tmp_path)
+    a, b = str(root / "pop" / "pop001.mp3"), str(root / "jazz" / "jazz002.mp3")
+    r = runner.invoke(app, ["path", a, b, "-n", "8", "--json"])
+    assert r.exit_code == 0, r.output
+    assert [x["path"] for x in json.loads(r.stdout)][::7] == [a, b]
+    assert "largest step" in r.stderr and "100% of steps closer to the end" in r.stderr
+
+
+def test_smooth_order_has_smaller_steps_than_the_mix(tmp_path):
+    root = make_library(tmp_path)
+    with Recommender.open(root) as rec:
+        hist = [root / "jazz" / "jazz001.mp3", root / "metal" / "metal001.mp3", root / "pop" / "pop001.mp3"]
+        mix = [rec.row_of[r.track_id] for r in rec.recommend(hist, n=18, temperature=0.5, seed=0)]
+        smooth = smooth_order(rec.vectors, mix)
+        assert sorted(smooth) == sorted(mix) and smooth[0] == mix[0]
+        assert path_stats(rec.vectors, smooth).mean_step < 0.5 * path_stats(rec.vectors, mix).mean_step
+    r = runner.invoke(app, ["recommend", *map(str, hist), "-n", "18", "--seed", "0", "--order", "smooth", "--json"])
+    assert r.exit_code == 0 and len(json.loads(r.stdout)) == 18
