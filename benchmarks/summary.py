@@ -22,10 +22,10 @@ from common import DOCS, md_table
 
 from genrerec.utils import atomic_write_text
 
-FILES = ["accuracy", "retrieval", "ablations", "temperature", "temperature-resnet18", "speed", "scale"]
+FILES = ["accuracy", "retrieval", "ablations", "temperature", "temperature-resnet18", "speed", "scale", "web"]
 # Wall-clock fields move with machine load; they are compared apart from the quality numbers.
 TIMING_KEYS = {"train_minutes", "build_s", "p50_ms", "p99_ms", "wall_s", "tracks_per_s", "x_realtime",
-               "decode_ms", "features_ms", "model_ms"}
+               "decode_ms", "features_ms", "model_ms", "p50", "p95", "max", "server_start_s", "catalog_build_s"}
 
 
 def _load(folder: Path) -> dict[str, dict]:
@@ -99,6 +99,14 @@ def headline(res: dict[str, dict]) -> list[dict]:
         add(f"FAISS at {big:,} vectors: fastest index with recall@10 >= 0.95, p50 ms",
             "<= 5 ms", f"{best['p50_ms']} ({best['index']}, recall {best['recall@10']})" if best else "none",
             bool(best) and best["p50_ms"] <= 5)
+    if "web" in res:
+        rows = {r["metric"]: r for r in res["web"]["rows"]}
+        page = rows["page interactive (ms since navigation start)"]
+        add(f"web app: page interactive, {res['web']['tracks']:,} tracks, worst of {res['web']['loads']} loads, ms",
+            "< 2000", page["max"], page["max"] < 2000)
+        rt = rows["recommend round trip in the page, fetch (ms)"]
+        add(f"web app: recommendation round trip, {res['web']['history']}-track history, p95 ms", "< 150",
+            rt["p95"], rt["p95"] < 150)
     return out
 
 

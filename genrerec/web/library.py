@@ -47,7 +47,7 @@ class WebError(Exception):
 class TrackInfo:
     id: int
     rel: str  # path relative to the library root, as text
-    name: str  # "Artist - Title", else the title, else the file name without extension
+    name: str  # "Artist - Title" (Recommender.tag_label), else the file name without extension
     artist: str | None
     title: str | None
     album: str | None
@@ -63,12 +63,6 @@ class TrackInfo:
 def genre_dict(names: list[str], g: np.ndarray) -> dict[str, float]:
     """Genre -> probability, highest first."""
     return {names[i]: round(float(g[i]), 4) for i in np.argsort(-g)}
-
-
-def display_name(artist: str | None, title: str | None, rel: str) -> str:
-    if artist and title:
-        return f"{artist} - {title}"
-    return title or PurePosixPath(rel).stem
 
 
 class WebLibrary:
@@ -93,7 +87,7 @@ class WebLibrary:
         for row, (tid, rel) in enumerate(zip(rec.ids.tolist(), rec.rels)):
             title, artist, album, duration = meta.get(tid, (None, None, None, None))
             text = os.fsdecode(rel)
-            self.tracks.append(TrackInfo(tid, text, display_name(artist, title, text), artist, title, album,
+            self.tracks.append(TrackInfo(tid, text, rec.tag_label(tid) or PurePosixPath(text).stem, artist, title, album,
                                          duration, int(top[row]),
                                          "direct" if browser_playable(text) else "transcode"))
         self.by_id = {t.id: t for t in self.tracks}
@@ -171,6 +165,13 @@ class WebLibrary:
             }
             self._map_json = json.dumps(self._map, separators=(",", ":")).encode()
         return self._map
+
+    def warm_up(self) -> None:
+        """What the first page load and the first playlist would otherwise wait for: the map, and the
+        clustering import behind `tastes` (~0.35 s on first use)."""
+        import scipy.cluster.hierarchy  # noqa: F401
+
+        self.map_json()
 
     def map_json(self) -> bytes:
         """map() as JSON bytes, serialised once per catalog generation (every page load asks for it)."""
@@ -280,24 +281,12 @@ class WebLibrary:
             hist[self.genres[t.genre]] += 1
         failures = [{"path": os.fsdecode(p), "error": e} for p, e in cat.failures()]
         seconds = sum(t.duration or 0.0 for t in self.tracks)
-        dups = _duplicates(cat)
+        dups = [[self.by_id[i].rel for i in g if i in self.by_id] for g in rec.duplicates]
         return {"library": str(rec.root), "db": str(rec.db_dir), "model_id": rec.model_id,
                 "generation": self.generation, "tracks": len(self.tracks), "failed": len(failures),
                 "hours": round(seconds / 3600, 3), "genres": hist, "failures": failures[:500],
                 "tags": list(self.tag_names), "duplicates": dups,
                 "transcoded": sum(t.playable == "transcode" for t in self.tracks)}
-
-
-def _duplicates(cat) -> list[list[str]] | None:
-    """Groups of duplicate recordings when the catalog knows them (None when it cannot tell)."""
-    fn = getattr(cat, "duplicates", None)
-    if fn is None:
-        return None
-    try:
-        groups = fn()
-    except Exception:  # an older or newer catalog API: say "unknown" rather than fail the page
-        return None
-    return [[os.fsdecode(p) if isinstance(p, bytes) else str(p) for p in g] for g in groups][:500]
 
 
 def _one_faiss_thread() -> None:
@@ -336,4 +325,4 @@ class LibraryWorker:
         self._pool.shutdown()
 
 
-__all__ = ["LibraryWorker", "RecommendError", "TrackInfo", "WebError", "WebLibrary", "display_name"]
+__all__ = ["LibraryWorker", "RecommendError", "TrackInfo", "WebError", "WebLibrary"]

@@ -62,7 +62,7 @@ def _prepare(worker: LibraryWorker, cfg: ServeConfig):
     token = cfg.token or (None if loopback else secrets.token_urlsafe(24))
     hosts = LOOPBACK_HOSTS if loopback else None
     app = create_app(worker, token=token, allowed_hosts=hosts)
-    worker.run(worker.lib.map)  # the map is computed before the first page asks for it
+    worker.run(worker.lib.warm_up)
     return app, token
 
 

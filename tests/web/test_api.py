@@ -256,3 +256,26 @@ def test_map_cache_is_never_read_or_written_through_a_planted_link(tmp_path):
     finally:
         w.close()
     assert victim.read_text() == "keep me" and not (root / ".genrerec" / "map.npz").is_symlink()
+
+
+def test_library_stats_list_duplicate_recordings(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from genrerec.catalog import Catalog
+    from genrerec.web.app import create_app
+    from genrerec.web.library import LibraryWorker
+
+    root = make_web_library(tmp_path / "music", per_genre=2, audio=False)
+    cat = Catalog(root / ".genrerec/catalog.sqlite", create=False)
+    with cat.transaction():  # the same recording again, as another file with the same tags and length
+        (root / "low/copy.ogg").write_bytes(b"x")
+        cat.upsert(b"low/copy.ogg", 1, 1, "copy", status="ok", duration=3.0, model_id="synthetic",
+                   genres=np.array([1, 0, 0], np.float32), embedding=np.ones(16, np.float32) / 4,
+                   tags={"artist": "Artist Low", "title": "Song <0>"})
+    cat.close()
+    w = LibraryWorker(root)
+    try:
+        groups = TestClient(create_app(w)).get("/api/stats").json()["duplicates"]
+        assert [sorted(g) for g in groups] == [["low/copy.ogg", "low/low00.wav"]]
+    finally:
+        w.close()

@@ -96,7 +96,7 @@ async function refresh() {
     state.picks = r.picks;
     renderPlaylist();
     genrerec.shown = body; // what the list on screen answers (tests wait on it)
-    setStatus(`${r.picks.length} picks at temperature ${temperature.toFixed(2)} (${r.server_ms} ms)`);
+    setStatus(`${r.picks.length} picks at temperature ${temperature.toFixed(2)} (${Math.round(r.server_ms)} ms on the server)`);
   } catch (e) {
     if (no === state.requestNo) setStatus(e.message, true);
   }
@@ -106,7 +106,7 @@ const refreshSoon = debounce(refresh, 60);
 function renderPlaylist() {
   const ol = $("playlist");
   ol.replaceChildren(...state.picks.map((p) => {
-    const meta = topGenres(p.genres) + (p.because ? ` · because ${p.because.name}` : "");
+    const meta = topGenres(p.genres, 1) + (p.because ? ` · because of ${p.because.name}` : "");
     return el("li", { "data-id": p.id, onmouseenter: () => genrerec.map.setFocus(p.id),
       onmouseleave: () => genrerec.map.setFocus(null) },
       el("button", { title: "Play", text: "▶", onclick: () => play(p.id) }),

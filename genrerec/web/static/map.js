@@ -93,8 +93,9 @@ class MusicMap {
     const ctx = this.ctx, w = this.w, h = this.h;
     ctx.clearRect(0, 0, w, h);
     const focus = this.history.size || this.picks.size;
-    const size = Math.max(1.5, Math.min(7, 2.6 * Math.sqrt(this.view.zoom) * (this.n > 5000 ? 0.8 : 1.4)));
-    ctx.globalAlpha = focus ? 0.55 : 0.9;
+    // points shrink as the library grows (6 px at 100 tracks, 2.3 px at 20,000) and grow as you zoom in
+    const size = Math.max(1.5, Math.min(10, (2 + 40 / Math.sqrt(Math.max(this.n, 1))) * Math.sqrt(this.view.zoom)));
+    ctx.globalAlpha = focus ? 0.7 : 0.95;
     let drawn = 0, visible = 0;
     for (const [colour, idx] of this._colourGroups()) {
       ctx.fillStyle = colour;
@@ -107,11 +108,11 @@ class MusicMap {
       }
     }
     ctx.globalAlpha = 1;
-    this._rings(this.picks, "#ffd84d", size + 3, 2);
-    this._rings(this.history, "#ffffff", size + 4, 2.5);
-    if (this.playing != null) this._rings(new Set([this.playing]), "#ff6b6b", size + 8, 3);
-    if (this.focus != null) this._rings(new Set([this.focus]), "#ffd84d", size + 9, 2);
-    if (this.hover != null) this._rings(new Set([this.data.ids[this.hover]]), "#ffffff", size + 5, 1);
+    this._rings(this.picks, "#3fe0ff", size / 2 + 4, 2);
+    this._rings(this.history, "#ffffff", size / 2 + 6, 3);
+    if (this.playing != null) this._rings(new Set([this.playing]), "#ff6b6b", size / 2 + 9, 3);
+    if (this.focus != null) this._rings(new Set([this.focus]), "#3fe0ff", size / 2 + 10, 2);
+    if (this.hover != null) this._rings(new Set([this.data.ids[this.hover]]), "#ffffff", size / 2 + 5, 1);
     this.drawCount = drawn; this.visible = visible;
     document.getElementById("mapinfo").textContent =
       `${this.n.toLocaleString()} tracks · ${this.data.method} projection` + (this.view.zoom > 1.01 ? ` · zoom ${this.view.zoom.toFixed(1)}×` : "");
@@ -142,6 +143,9 @@ class MusicMap {
     this.data.genres.forEach((g, k) => {
       if (counts[k]) L.append(el("span", { style: `--c: ${genreColour(k)}`, text: `${g} ${counts[k]}` }));
     });
+    L.append(el("span", { class: "ring", style: "--c: #ffffff", text: "history" }),
+      el("span", { class: "ring", style: "--c: #3fe0ff", text: "playlist" }),
+      el("span", { class: "ring", style: "--c: #ff6b6b", text: "playing" }));
   }
 
   async setColour(mode) {
