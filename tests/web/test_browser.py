@@ -161,3 +161,23 @@ def test_library_page_shows_counts_and_failures(browser, site):
     failures = browser.find_element(By.ID, "failures").text
     assert "broken/empty.mp3" in failures and "empty file (0 bytes)" in failures
     assert browser.find_element(By.ID, "genres").text.count(str(PER_GENRE)) == len(GENRES)
+
+
+def test_colour_by_tag_lights_up_when_the_catalog_has_tags(browser, tmp_path):
+    from selenium.webdriver.support.ui import Select
+
+    from tests.web.conftest import make_web_library
+
+    lib = make_web_library(tmp_path / "music", per_genre=2, audio=False, tags=["bassy", "happy"])
+    with running(lib) as (url, worker):
+        browser.get(url)
+        wait_ready(browser, WAIT)
+        menu = Select(browser.find_element(By.ID, "colour"))
+        assert [o.get_attribute("value") for o in menu.options] == ["genre", "tag:bassy", "tag:happy"]
+        menu.select_by_value("tag:bassy")
+        WebDriverWait(browser, WAIT).until(lambda d: js(d, "return !!genrerec.map.tagValues"))
+        values = js(browser, "return Array.from(genrerec.map.tagValues)")
+        genres = js(browser, "return genrerec.map.data.genre")
+        assert values == [1.0 if g == 0 else 0.0 for g in genres]
+        assert "bassy" in browser.find_element(By.ID, "legend").text
+        assert js(browser, "return genrerec.map.drawCount") == len(genres)
