@@ -91,10 +91,18 @@ class WebLibrary:
                                          duration, int(top[row]),
                                          "direct" if browser_playable(text) else "transcode"))
         self.by_id = {t.id: t for t in self.tracks}
-        self._search_keys = [" ".join(x for x in (t.name, t.rel, t.album or "", self.genres[t.genre]) if x).lower()
-                             for t in self.tracks]
         self.tag_names, self.tag_scores = track_tags(rec)
+        self._search_keys = [" ".join(x for x in (t.name, t.rel, t.album or "", self.genres[t.genre],
+                                                  *self._top_tags(row)) if x).lower()
+                             for row, t in enumerate(self.tracks)]
         self._map: dict | None = None
+
+    def _top_tags(self, row: int, k: int = 3, floor: float = 0.3) -> list[str]:
+        """The track's strongest style/mood tags (searchable as words), when the catalog has tags."""
+        if self.tag_scores is None:
+            return []
+        s = self.tag_scores[row]
+        return [self.tag_names[i] for i in np.argsort(-s)[:k] if s[i] >= floor]
 
     def refresh(self) -> None:
         """Reopen when the catalog changed since it was read (checked at most once a second)."""
@@ -134,7 +142,7 @@ class WebLibrary:
         return out
 
     def search(self, q: str, limit: int, offset: int = 0) -> dict:
-        """Tracks whose name, path, album or top genre contain every word of q (case-insensitive)."""
+        """Tracks whose name, path, album, top genre or strongest tags contain every word of q (any case)."""
         words = q.lower().split()
         hits = [t for t, key in zip(self.tracks, self._search_keys) if all(w in key for w in words)]
         return {"total": len(hits), "tracks": [{**t.brief(), "genre": self.genres[t.genre]}

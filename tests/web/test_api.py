@@ -239,6 +239,8 @@ def test_catalog_with_tag_scores_offers_colour_by_tag(tmp_path):
         assert list(c.get(f"/api/tracks/{tid}").json()["tags"])[0] == "bassy"
         assert c.get("/api/map/tags/angry").status_code == 404
         assert c.get("/api/stats").json()["tags"] == ["bassy", "happy", "sad"]
+        bassy = {t["path"] for t in c.get("/api/tracks", params={"q": "bassy"}).json()["tracks"]}
+        assert bassy == {"low/low00.wav", "low/low01.aiff"}  # searchable by their strongest tags
     finally:
         w.close()
 

@@ -15,6 +15,7 @@ if find_chromium() is None:
 
 from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException  # noqa: E402
 from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
+from selenium.webdriver.common.actions.wheel_input import ScrollOrigin  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
@@ -98,6 +99,20 @@ def test_clicking_a_point_plays_it(page):
     src = js(page, "return document.getElementById('player').src")
     assert src.rsplit("/", 1)[1] in {str(i) for i in js(page, "return genrerec.map.data.ids")}
     assert page.find_element(By.ID, "nowplaying").text
+
+
+def test_wheel_zooms_and_drag_pans_the_map(page):
+    canvas = page.find_element(By.ID, "map")
+    view = "return [genrerec.map.view.zoom, genrerec.map.view.cx, genrerec.map.view.cy]"
+    ActionChains(page).scroll_from_origin(ScrollOrigin.from_element(canvas), 0, -400).perform()  # wheel up: in
+    WebDriverWait(page, WAIT).until(lambda d: js(d, view)[0] > 1.5)
+    zoom, cx, cy = js(page, view)
+    ActionChains(page).move_to_element(canvas).click_and_hold().move_by_offset(120, 0).release().perform()
+    z2, cx2, cy2 = js(page, view)
+    assert z2 == zoom and cx2 < cx and cy2 == cy  # dragged right: the view moved left
+    assert js(page, "return genrerec.map.visible") < js(page, "return genrerec.map.drawCount")  # zoomed in
+    page.find_element(By.ID, "resetview").click()
+    WebDriverWait(page, WAIT).until(lambda d: js(d, view) == [1, 0, 0])
 
 
 def test_a_transcoded_track_plays_too(page):
