@@ -212,6 +212,8 @@ def index(
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
     follow_external_links: bool = typer.Option(
         False, help="Also follow links that lead outside the library (never into /proc, /sys, /dev)."),
+    watch: bool = typer.Option(False, "--watch", help="Keep running: re-index a few seconds after files change "
+                               "(Ctrl-C stops; pip install 'genrerec[watch]')."),
 ) -> None:
     """Index a music folder: embed new/changed tracks, drop removed ones, build the search index."""
     from .embed import load_model
@@ -229,8 +231,19 @@ def index(
 
         eng = run(lambda: RayEngine(address, workers))
     m = run(lambda: load_model(model))
-    s = run(lambda: index_library(library, db, m, workers=workers, retry_failed=retry_failed,
-                                  follow_external_links=follow_external_links, engine=eng))
+    kw = dict(workers=workers, retry_failed=retry_failed, follow_external_links=follow_external_links, engine=eng)
+    if watch:
+        try:
+            from .watch import watch_library
+        except ImportError:
+            _fail("--watch needs the watchdog package: pip install 'genrerec[watch]'")
+        out.print(f"watching {esc(library)} for changes (Ctrl-C stops)", highlight=False)
+        run(lambda: watch_library(library, db, m, on_index=lambda s: _show_index(library, s, as_json), **kw))
+        return
+    _show_index(library, run(lambda: index_library(library, db, m, **kw)), as_json)
+
+
+def _show_index(library: Path, s, as_json: bool) -> None:
     if as_json:
         print(json.dumps(s.to_dict(), indent=2))
         return
