@@ -1,16 +1,18 @@
 """The same recording twice in a library (an .ogg and its .m4a, a re-rip).
 
 Two usable tracks are duplicates when
-  * their audio signatures (the log-mel profile of each indexed window,
-    pooled to SIGNATURE_BANDS bands, gain removed per window; stored at index
-    time, independent of the model's weights) differ by at most
-    SIGNATURE_DISTANCE on average, and their durations agree within
-    DUP_SECONDS (or DUP_FRACTION of the length); or
+  * their audio signatures agree: per indexed window, the log-mel profile
+    pooled to SIGNATURE_BANDS bands and the loudness in SIGNATURE_SLICES time
+    slices, gain removed (stored at index time, independent of the model's
+    weights); the mean difference must be at most BAND_DISTANCE for the bands
+    and RHYTHM_DISTANCE for the slices, and the lengths agree within
+    DUP_SECONDS (or DUP_FRACTION); or
   * their artist and title tags match (case, accents and "feat." ignored)
     and their durations agree within TAG_SECONDS.
-Measured with the shipped features: re-encodings of one soundtrack track
-(opus -> flac/mp3/m4a) differ by 0.002-0.028; the closest two distinct GTZAN
-clips by 0.093, the test suite's synthetic tones and noise by >= 0.051.
+docs/benchmarks/duplicates.md measures both distances for re-encodings
+(opus -> flac/mp3/m4a) and for each GTZAN clip's nearest other clip: the
+bands separate real music by a factor of about 9, the slices tell apart the
+test suite's same-spectrum noise tracks.
 Groups are found after each `genrerec index` run and kept in
 <db>/duplicates.json keyed by catalog generation and model id, so a new model
 or a changed library recomputes them. Playlists and `similar` keep one track
@@ -35,11 +37,12 @@ log = logging.getLogger("genrerec")
 DUPLICATES_FILE = "duplicates.json"
 SIGNATURE_BANDS = 24
 SIGNATURE_SLICES = 32
-SIGNATURE_DISTANCE = 0.04  # mean |difference| of gain-removed log-mel profiles
+BAND_DISTANCE = 0.06  # mean |difference| of gain-removed band profiles (a Vorbis copy of a test tone: 0.04)
+RHYTHM_DISTANCE = 0.065  # ... and of time-slice loudness (an AAC copy's delay shifts it a little)
 DUP_SECONDS = 1.0
 DUP_FRACTION = 0.01
 TAG_SECONDS = 2.0
-_RULE = f"sig{SIGNATURE_BANDS}x{SIGNATURE_SLICES}/{SIGNATURE_DISTANCE}/{DUP_SECONDS}/{DUP_FRACTION}/tags{TAG_SECONDS}"  # saved groups follow rule changes
+_RULE = f"sig{SIGNATURE_BANDS}x{SIGNATURE_SLICES}/{BAND_DISTANCE}/{RHYTHM_DISTANCE}/{DUP_SECONDS}/{DUP_FRACTION}/tags{TAG_SECONDS}"  # saved groups follow rule changes
 
 
 def signature(specs: np.ndarray) -> np.ndarray:
@@ -54,9 +57,17 @@ def signature(specs: np.ndarray) -> np.ndarray:
 
 
 def _centered(sig: np.ndarray) -> np.ndarray:
-    """Gain removed per window, so a louder copy still matches."""
+    """Gain removed per window, from the bands and the slices apart, so a louder copy still matches."""
     a = np.asarray(sig, np.float32)
-    return a - a.mean(axis=1, keepdims=True)
+    bands, slices = a[:, :SIGNATURE_BANDS], a[:, SIGNATURE_BANDS:]
+    return np.concatenate([bands - bands.mean(1, keepdims=True), slices - slices.mean(1, keepdims=True)], axis=1)
+
+
+def signature_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(band, rhythm) mean differences between centred signature a and one or more centred signatures b."""
+    diff = np.abs(np.asarray(b) - a)
+    return np.stack([diff[..., :SIGNATURE_BANDS].mean(axis=(-1, -2)), diff[..., SIGNATURE_BANDS:].mean(axis=(-1, -2))],
+                    axis=-1)
 
 
 @dataclass
@@ -95,8 +106,8 @@ def find_duplicates(info: dict[int, TrackInfo], signatures: dict[int, np.ndarray
         end = int(np.searchsorted(durs, da + max(DUP_SECONDS, DUP_FRACTION * da), side="right"))
         same = [y for y in range(x + 1, end) if cent[y].shape == cent[x].shape]
         if same:
-            d = np.abs(np.stack([cent[y] for y in same]) - cent[x]).mean(axis=(1, 2))
-            for y in np.flatnonzero(d <= SIGNATURE_DISTANCE):
+            d = signature_distances(cent[x], np.stack([cent[y] for y in same]))
+            for y in np.flatnonzero((d[:, 0] <= BAND_DISTANCE) & (d[:, 1] <= RHYTHM_DISTANCE)):
                 union(a, timed[same[y]][1])
     by_tags: dict[tuple[str, str], list[int]] = {}
     for i, t in info.items():

@@ -312,7 +312,8 @@ class Recommender:
             history: tracks the listener played (paths, folders or ids), or a
                 mapping track -> play count.
             n: playlist length.
-            temperature: 0 = closest matches; higher = further afield (see module doc).
+            temperature: 0 = closest matches; higher = further afield (see module
+                doc); default DEFAULT_TEMPERATURE = 0.5, the same as `genrerec recommend`.
             exclude_history: leave out tracks already in the history.
             seed: makes sampling at temperature > 0 reproducible.
             avoid: tracks the listener skipped or dislikes: never picked, and
