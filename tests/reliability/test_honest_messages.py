@@ -22,8 +22,8 @@ def _ok(r, code=0):
 
 @pytest.fixture
 def marked_library(library, tiny_model):
-    for name in ("a[/b].wav", "[live] song.wav", "x [remaster] [explicit].wav"):
-        write_audio(library / "tags" / name, "mid", seconds=6, seed=7)
+    for seed, name in enumerate(("a[/b].wav", "[live] song.wav", "x [remaster] [explicit].wav"), 7):
+        write_audio(library / "tags" / name, "mid", seconds=6, seed=seed)  # three recordings, not one thrice
     (library / "tags" / "c[").mkdir()
     (library / "tags" / "c[" / "d].mp3").write_bytes(b"not audio at all")  # a failing file: path has `[/d]`
     index_library(library, model=tiny_model, workers=0, show_progress=False)
