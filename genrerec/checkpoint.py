@@ -31,6 +31,7 @@ class Checkpoint:
     metrics: dict = field(default_factory=dict)
     train_config: dict = field(default_factory=dict)
     version: str = ""
+    tags: list[str] = field(default_factory=list)  # labels of the model's tag head (MusiCNN), if any
 
     def build(self) -> torch.nn.Module:
         model = build_model(self.dims)
@@ -44,6 +45,8 @@ class Checkpoint:
         """Stable id of these weights + settings: the catalog re-embeds when it changes."""
         h = hashlib.sha1()
         h.update(repr((self.dims.to_dict(), self.genres, self.features.to_dict())).encode())
+        if self.tags:  # added with MusiCNN; absent from v1 ids
+            h.update(repr(self.tags).encode())
         for k in sorted(self.state_dict):
             h.update(k.encode())
             h.update(self.state_dict[k].detach().cpu().numpy().tobytes())
@@ -57,7 +60,7 @@ def save_checkpoint(ckpt: Checkpoint, path: str | os.PathLike) -> None:
         "format": FORMAT, "format_version": FORMAT_VERSION, "genrerec_version": __version__,
         "dims": ckpt.dims.to_dict(), "genres": list(ckpt.genres), "features": ckpt.features.to_dict(),
         "state_dict": {k: v.detach().cpu() for k, v in ckpt.state_dict.items()},
-        "metrics": ckpt.metrics, "train_config": ckpt.train_config,
+        "metrics": ckpt.metrics, "train_config": ckpt.train_config, "tags": list(ckpt.tags),
     }
     with atomic_path(path) as tmp:
         torch.save(payload, tmp)
@@ -87,6 +90,7 @@ def load_checkpoint(path: str | os.PathLike, expect_features: FeatureConfig | No
         dims = ModelDims(**raw["dims"])
         feats = FeatureConfig.from_dict(raw["features"])
         genres = [str(g) for g in raw["genres"]]
+        tags = [str(t) for t in raw.get("tags", [])]
         state = raw["state_dict"]
     except (KeyError, TypeError, ValueError) as e:
         raise CheckpointError(f"{path}: checkpoint is missing or has bad fields ({e})") from None
@@ -100,4 +104,4 @@ def load_checkpoint(path: str | os.PathLike, expect_features: FeatureConfig | No
         raise CheckpointError(f"{path}: feature settings differ from the expected ones: "
                               + ", ".join(f"{k}={a} (expected {b})" for k, (a, b) in diff.items()))
     return Checkpoint(dims, genres, feats, state, raw.get("metrics", {}), raw.get("train_config", {}),
-                      raw.get("genrerec_version", ""))
+                      raw.get("genrerec_version", ""), tags)

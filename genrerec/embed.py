@@ -133,6 +133,14 @@ def default_model_path() -> Path:
     return Path(str(resources.files("genrerec") / "assets" / DEFAULT_MODEL))
 
 
+def pretrained_model_path(name: str = "msd") -> Path:
+    """A pretrained MusiCNN backbone shipped in the package ("msd" or "mtt"), converted by
+    scripts/convert_musicnn.sh: the starting point of `genrerec train --model musicnn`."""
+    if name not in ("msd", "mtt"):
+        raise ValueError(f"unknown pretrained model {name!r}; choose msd or mtt")
+    return Path(str(resources.files("genrerec") / "assets" / f"musicnn-{name}-pretrained.pt"))
+
+
 def load_model(path: str | os.PathLike | None = None) -> GenreModel:
     """Load a checkpoint; with no argument, the model shipped inside the package."""
     p = Path(path) if path else default_model_path()

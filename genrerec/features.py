@@ -17,6 +17,9 @@ import torch
 from .audio import SAMPLE_RATE
 
 
+SCALES = ("db", "log10p")
+
+
 @dataclass(frozen=True)
 class FeatureConfig:
     sample_rate: int = SAMPLE_RATE
@@ -29,6 +32,9 @@ class FeatureConfig:
     window_s: float = 3.0  # model input: one segment
     norm_mean: float = -17.0  # dB mean and std measured on GTZAN clips
     norm_std: float = 15.0
+    # "db": standardised dB with a top_db floor (v1 models); "log10p": log10(1 + 10000 * mel),
+    # MusiCNN's input (its own input batch norm standardises it; norm_* and top_db are unused)
+    scale: str = "db"
 
     @property
     def window_samples(self) -> int:
@@ -38,8 +44,15 @@ class FeatureConfig:
     def window_frames(self) -> int:
         return self.window_samples // self.hop_length + 1
 
+    def __post_init__(self) -> None:
+        if self.scale not in SCALES:
+            raise ValueError(f"unknown feature scale {self.scale!r}; choose one of {', '.join(SCALES)}")
+
     def to_dict(self) -> dict:
-        return asdict(self)
+        d = asdict(self)
+        if d["scale"] == "db":  # added after v1: left out at its default so v1 model ids and caches stay valid
+            del d["scale"]
+        return d
 
     @classmethod
     def from_dict(cls, d: dict) -> "FeatureConfig":
@@ -48,6 +61,13 @@ class FeatureConfig:
         if unknown:
             raise ValueError(f"unknown feature settings: {sorted(unknown)}")
         return cls(**d)
+
+    @classmethod
+    def musicnn(cls) -> "FeatureConfig":
+        """MusiCNN's front end: 512-point STFT, hop 256, 96 Slaney mels up to 8 kHz,
+        log10(1 + 10000 * power), 187-frame (2.98 s) patches."""
+        return cls(n_fft=512, hop_length=256, n_mels=96, f_min=0.0, f_max=8000.0, window_s=186 * 256 / SAMPLE_RATE,
+                   norm_mean=0.0, norm_std=1.0, scale="log10p")
 
     def key(self) -> str:
         """Short stable hash, used in cache file names."""
@@ -78,11 +98,13 @@ def log_mel_spectrogram(audio: np.ndarray | torch.Tensor, cfg: FeatureConfig = F
         cfg: feature settings.
 
     Returns:
-        float32 tensor [n_mels, frames] or [batch, n_mels, frames], roughly zero
-        mean and unit variance on music.
+        float32 tensor [n_mels, frames] or [batch, n_mels, frames]: with the "db"
+        scale roughly zero mean and unit variance on music; with "log10p" MusiCNN's input.
     """
     x = torch.as_tensor(audio, dtype=torch.float32)
     mel = _mel(cfg)(x)
+    if cfg.scale == "log10p":
+        return torch.log10(1.0 + 10000.0 * mel)
     db = 10.0 * torch.log10(torch.clamp(mel, min=1e-10))
     # top_db relative to each example's peak keeps silence from dominating
     peak = db.amax(dim=(-2, -1), keepdim=True)

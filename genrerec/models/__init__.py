@@ -1,5 +1,6 @@
 """Genre classifiers. Each maps [batch, n_mels, frames] log-mels to logits and
-exposes `embed()`, the penultimate layer used for similarity search."""
+exposes `embed()`, the penultimate layer used for similarity search; MusiCNN also
+has `tags()`, the 50 style/mood tags it was pretrained on."""
 
 from __future__ import annotations
 
@@ -8,10 +9,11 @@ from dataclasses import asdict, dataclass
 from torch import nn
 
 from .cnn import CompactCNN
+from .musicnn import MusiCNN
 from .resnet import ResNet18
 from .seed_cnn import SeedCNN
 
-MODEL_KINDS = {"seed-cnn": SeedCNN, "cnn": CompactCNN, "resnet18": ResNet18}
+MODEL_KINDS = {"seed-cnn": SeedCNN, "cnn": CompactCNN, "resnet18": ResNet18, "musicnn": MusiCNN}
 
 
 @dataclass(frozen=True)
@@ -37,4 +39,4 @@ def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-__all__ = ["MODEL_KINDS", "ModelDims", "build_model", "count_parameters", "SeedCNN", "CompactCNN", "ResNet18"]
+__all__ = ["MODEL_KINDS", "ModelDims", "build_model", "count_parameters", "SeedCNN", "CompactCNN", "ResNet18", "MusiCNN"]
