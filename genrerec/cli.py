@@ -147,7 +147,7 @@ def split(
 @app.command()
 def train(
     data: Path = typer.Option(..., help="Folder with one sub-folder per genre."),
-    model: str = typer.Option("cnn", help="seed-cnn, cnn or resnet18."),
+    model: str = typer.Option("cnn", help="seed-cnn, cnn, resnet18 or musicnn (pretrained on music, fine-tuned)."),
     out_dir: Path = typer.Option(..., "--out", "-o", help="Run folder (re-run to resume)."),
     split_file: Optional[Path] = typer.Option(None, "--split", help="Split JSON (default: a block split, saved in --out)."),
     epochs: int = typer.Option(80, min=1, help="Most epochs to train."),
@@ -156,6 +156,11 @@ def train(
     patience: int = typer.Option(25, min=1, help="Stop after this many epochs without a better validation score."),
     seed: int = typer.Option(0, help="Seed for initialisation and data order."),
     imagenet_weights: Optional[Path] = typer.Option(None, help="resnet18: local torchvision ImageNet weights file."),
+    finetune: str = typer.Option("head", help="musicnn: train the genre head only ('head'), also the dense "
+                                 "back end ('backend') or the whole network ('full')."),
+    init: str = typer.Option("msd", help="musicnn: pretrained backbone, 'msd' (Million Song Dataset tags), "
+                             "'mtt' (MagnaTagATune) or a MusiCNN checkpoint file."),
+    backbone_lr_scale: float = typer.Option(0.1, min=0.0, help="musicnn: backbone learning rate as a share of --lr."),
 ) -> None:
     """Train a genre classifier; the best checkpoint is --out/best.pt."""
     from .models import MODEL_KINDS
@@ -165,8 +170,13 @@ def train(
         _fail(f"--model must be one of {', '.join(MODEL_KINDS)}, got {model!r}")
     if imagenet_weights and not imagenet_weights.is_file():
         _fail(f"--imagenet-weights {imagenet_weights}: file not found")
+    if finetune not in ("head", "backend", "full"):
+        _fail(f"--finetune must be head, backend or full, got {finetune!r}")
+    if init not in ("msd", "mtt") and not Path(init).is_file():
+        _fail(f"--init {init}: not 'msd', 'mtt' or an existing checkpoint file")
     cfg = TrainConfig(model=model, epochs=epochs, batch_size=batch_size, lr=lr, patience=patience, seed=seed,
-                      imagenet_weights=str(imagenet_weights or ""))
+                      imagenet_weights=str(imagenet_weights or ""), finetune=finetune, init=init,
+                      backbone_lr_scale=backbone_lr_scale)
     summary = run(lambda: train_fn(data, out_dir, cfg, split_file))
     out.print_json(data=summary)
 

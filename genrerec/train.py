@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from .checkpoint import Checkpoint, CheckpointError, save_checkpoint
 from .data import Clip, DataError, SpecCache, genres_of, load_specs, load_split, make_split, save_split, scan_genre_tree
 from .features import FeatureConfig, frame_windows
+from .finetune import FrozenFeatures, musicnn_start, trainable_groups
 from .models import ModelDims, build_model, count_parameters
 from .utils import atomic_path, atomic_write_json, progress, seed_everything
 
@@ -49,6 +50,12 @@ class TrainConfig:
     seed: int = 0
     threads: int = 0  # torch threads; 0 = torch default
     imagenet_weights: str = ""  # resnet18 only: local torchvision weights file
+    # musicnn only: what to train besides the genre head ("head": nothing, the pretrained embedding stays
+    # as it is; "backend": the dense back end; "full": everything, at backbone_lr_scale * lr)
+    finetune: str = "head"
+    backbone_lr_scale: float = 0.1
+    init: str = "msd"  # musicnn only: "msd", "mtt" (shipped pretrained backbones) or a checkpoint path
+    cached_hop_s: float = 0.5  # head/backend: frozen features of windows every this many seconds
 
     @classmethod
     def from_dict(cls, d: dict) -> "TrainConfig":
@@ -165,6 +172,9 @@ def train(
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    init = musicnn_start(cfg) if cfg.model == "musicnn" else None
+    if init is not None:
+        features = init.features  # the pretrained front end fixes the features
     run_config = {"train": asdict(cfg), "features": features.to_dict(), "data": str(data_dir),
                   "split": str(split_path) if split_path else None}
     cfg_file = out / "config.json"
@@ -197,7 +207,10 @@ def train(
     dims = ModelDims(cfg.model, len(genres), features.n_mels, features.window_frames)
     extra = {"imagenet_weights": cfg.imagenet_weights or None} if cfg.model == "resnet18" else {}
     model = build_model(dims, **extra)
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    if init is not None:
+        model.load_state_dict({**model.state_dict(), **{k: v for k, v in init.state_dict.items()
+                                                       if not k.startswith("head.")}})
+    opt = torch.optim.AdamW(trainable_groups(model, cfg), weight_decay=cfg.weight_decay)
     gen = torch.Generator().manual_seed(cfg.seed)
     steps_per_epoch = math.ceil(len(sets["train"][0]) * cfg.crops_per_clip / cfg.batch_size)
     total_steps = steps_per_epoch * cfg.epochs
@@ -222,24 +235,34 @@ def train(
     std_db = features.norm_std
     tr_specs, tr_labels = sets["train"]
     va_specs, va_labels = sets["val"]
+    frozen = FrozenFeatures.for_config(model, cfg, features, cache_dir, init)  # None: train on spectrograms
+    if frozen is not None:  # head/backend: the frozen part runs once per window, not once per epoch
+        tr_specs = frozen.windows(tr_specs, show_progress)
+        va_specs = frozen.windows(va_specs, show_progress)
     t_start = time.time() - state["seconds"]
 
     def save_best(metrics: dict) -> None:
+        provenance = {"init": init.train_config} if init is not None else {}
         save_checkpoint(Checkpoint(dims, genres, features, model.state_dict(), metrics,
-                                   {**asdict(cfg), "data": str(data_dir)}), out / "best.pt")
+                                   {**asdict(cfg), "data": str(data_dir), **provenance},
+                                   tags=list(init.tags) if init is not None else []), out / "best.pt")
 
     with progress(disable=not show_progress) as bar:
         task = bar.add_task(f"train {cfg.model}", total=cfg.epochs, completed=state["epoch"], info="")
         while state["epoch"] < cfg.epochs and not state["stopped"]:
             model.train()
-            x_all, y_all = random_crops(tr_specs, tr_labels, n_frames, cfg.crops_per_clip, gen, cfg.time_stretch)
+            if frozen is not None:
+                x_all, y_all = frozen.sample(tr_specs, tr_labels, cfg.crops_per_clip, gen)
+            else:
+                x_all, y_all = random_crops(tr_specs, tr_labels, n_frames, cfg.crops_per_clip, gen,
+                                            cfg.time_stretch)
             perm = torch.randperm(len(x_all), generator=gen)
             tot_loss, n_seen = 0.0, 0
             for i in range(0, len(perm), cfg.batch_size):
                 idx = perm[i:i + cfg.batch_size]
                 if len(idx) < 2:
                     continue
-                x = augment(x_all[idx], cfg, gen, std_db)
+                x = x_all[idx] if frozen is not None else augment(x_all[idx], cfg, gen, std_db)
                 y = F.one_hot(y_all[idx], len(genres)).float()
                 if cfg.mixup_alpha > 0:
                     lam = float(np.random.default_rng(int(torch.randint(0, 2**31, (1,), generator=gen))).beta(
@@ -250,8 +273,9 @@ def train(
                 if cfg.label_smoothing:
                     y = y * (1 - cfg.label_smoothing) + cfg.label_smoothing / len(genres)
                 for g in opt.param_groups:
-                    g["lr"] = _lr_at(state["step"], total_steps, cfg.warmup_epochs * steps_per_epoch, cfg.lr)
-                loss = torch.sum(-y * F.log_softmax(model(x), -1), -1).mean()
+                    g["lr"] = _lr_at(state["step"], total_steps, cfg.warmup_epochs * steps_per_epoch, g["base_lr"])
+                logits = frozen.forward(x) if frozen is not None else model(x)
+                loss = torch.sum(-y * F.log_softmax(logits, -1), -1).mean()
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
@@ -262,7 +286,8 @@ def train(
             row = {"epoch": state["epoch"], "train_loss": tot_loss / max(1, n_seen),
                    "seconds": round(time.time() - t_start, 1)}
             if va_specs:
-                probs = clip_probabilities(model, va_specs, n_frames, hop_frames)
+                probs = (frozen.clip_probabilities(va_specs) if frozen is not None
+                         else clip_probabilities(model, va_specs, n_frames, hop_frames))
                 yv = np.array(va_labels)
                 row["val_acc"] = float((probs.argmax(1) == yv).mean())
                 row["val_loss"] = float(-np.log(np.clip(probs[np.arange(len(yv)), yv], 1e-8, 1)).mean())
