@@ -36,7 +36,9 @@ CREATE TABLE IF NOT EXISTS tracks (
     genres BLOB,                     -- float32 [n_genres]
     embedding BLOB,                  -- float32 [embed_dim], unit norm
     indexed_at REAL,
-    signature BLOB                   -- float16 [windows, bands], see duplicates.signature
+    signature BLOB,                  -- float16 [windows, bands], see duplicates.signature
+    tags BLOB                        -- float32 [n_tags] style/mood tag scores (models with a tag head;
+                                     -- labels in meta 'tags')
 );
 CREATE INDEX IF NOT EXISTS tracks_fingerprint ON tracks(fingerprint);
 """
@@ -88,8 +90,9 @@ class Catalog:
                 self.set_meta("schema_version", SCHEMA_VERSION)
                 self.set_meta("generation", 0)
             cols = {r[1] for r in self.db.execute("PRAGMA table_info(tracks)")}
-            if "signature" not in cols:  # catalogs from before duplicate detection
-                self.db.execute("ALTER TABLE tracks ADD COLUMN signature BLOB")
+            for col in ("signature", "tags"):  # catalogs from before duplicate detection / tag scores
+                if col not in cols:
+                    self.db.execute(f"ALTER TABLE tracks ADD COLUMN {col} BLOB")
             self.db.execute("SELECT count(*) FROM tracks").fetchone()
         except sqlite3.DatabaseError as e:
             raise CatalogError(f"{self.path}: catalog is damaged ({e}); delete it and re-run "
@@ -129,22 +132,25 @@ class Catalog:
     def upsert(self, path: bytes, size: int, mtime_ns: int, fingerprint: str | None, *, status: str,
                error: str | None = None, duration: float | None = None, tags: dict | None = None,
                model_id: str | None = None, genres: np.ndarray | None = None,
-               embedding: np.ndarray | None = None, signature: np.ndarray | None = None) -> None:
+               embedding: np.ndarray | None = None, signature: np.ndarray | None = None,
+               tag_scores: np.ndarray | None = None) -> None:
         tags = tags or {}
         self.db.execute(
             """INSERT INTO tracks(path, size, mtime_ns, fingerprint, status, error, duration, title, artist, album,
-                   genre_tag, model_id, genres, embedding, indexed_at, signature)
-               VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+                   genre_tag, model_id, genres, embedding, indexed_at, signature, tags)
+               VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
                ON CONFLICT(path) DO UPDATE SET size=excluded.size, mtime_ns=excluded.mtime_ns,
                    fingerprint=excluded.fingerprint, status=excluded.status, error=excluded.error,
                    duration=excluded.duration, title=excluded.title, artist=excluded.artist, album=excluded.album,
                    genre_tag=excluded.genre_tag, model_id=excluded.model_id, genres=excluded.genres,
-                   embedding=excluded.embedding, indexed_at=excluded.indexed_at, signature=excluded.signature""",
+                   embedding=excluded.embedding, indexed_at=excluded.indexed_at, signature=excluded.signature,
+                   tags=excluded.tags""",
             (path, size, mtime_ns, fingerprint, status, error, duration, tags.get("title"), tags.get("artist"),
              tags.get("album"), tags.get("genre"), model_id,
              None if genres is None else np.asarray(genres, np.float32).tobytes(),
              None if embedding is None else np.asarray(embedding, np.float32).tobytes(), time.time(),
-             None if signature is None else _sig_blob(signature)))
+             None if signature is None else _sig_blob(signature),
+             None if tag_scores is None else np.asarray(tag_scores, np.float32).tobytes()))
 
     def move(self, track_id: int, new_path: bytes, size: int, mtime_ns: int) -> None:
         self.db.execute("UPDATE tracks SET path=?, size=?, mtime_ns=? WHERE id=?", (new_path, size, mtime_ns, track_id))
@@ -182,6 +188,16 @@ class Catalog:
         """(path, artist, title, duration) of every usable track, by id."""
         rows = self.db.execute("SELECT id, path, artist, title, duration FROM tracks WHERE status='ok'")
         return {r[0]: tuple(r[1:]) for r in rows}
+
+    def tag_scores(self, ids: np.ndarray, n_tags: int) -> np.ndarray | None:
+        """Tag scores [len(ids), n_tags] for these track ids, or None unless every one has them."""
+        if not n_tags or not len(ids):
+            return None
+        blobs = dict(self.db.execute("SELECT id, tags FROM tracks WHERE status='ok' AND tags IS NOT NULL"))
+        rows = [blobs.get(int(i)) for i in ids]
+        if any(b is None or len(b) != 4 * n_tags for b in rows):
+            return None
+        return np.stack([np.frombuffer(b, np.float32) for b in rows])
 
     def signatures(self) -> dict[int, np.ndarray]:
         """Audio signatures of usable tracks (those indexed since they were introduced)."""

@@ -79,8 +79,11 @@ def classify(
     model: Optional[Path] = typer.Option(None, help="Checkpoint (default: the shipped model)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
     top: int = typer.Option(3, min=1, help="Genres shown per file."),
+    top_tags: int = typer.Option(5, "--tags", min=0, help="Style/mood tags shown per file (models with tags)."),
 ) -> None:
-    """Genre distribution of each file (whole track)."""
+    """Genre distribution and top style/mood tags of each file (whole track).
+
+    JSON: {file: {"genres": {genre: p, ...}, "tags": {tag: p, ...}}}, or {file: {"error": reason}}."""
     from .audio import AudioError
     from .embed import load_model
 
@@ -89,19 +92,23 @@ def classify(
     results, failed = {}, 0
     for f in files:
         try:
-            results[str(f)] = m.classify(f)
+            te = m.encode([f])[0]
+            results[str(f)] = {"genres": m.top_genres(te.genres), "tags": m.top_tags(te.tags, top_tags)}
         except AudioError as e:
             failed += 1
             results[str(f)] = {"error": e.reason}
     if as_json:
         print(json.dumps(results, indent=2))
     else:
-        t = Table("file", "genres")
+        t = Table("file", "genres", *(["tags"] if m.tags and top_tags else []))
         for f, r in results.items():
             if "error" in r:
                 t.add_row(esc(f), f"[red]{esc(r['error'])}[/]")
             else:
-                t.add_row(esc(f), "  ".join(f"{g} {p:.0%}" for g, p in list(r.items())[:top]))
+                cells = ["  ".join(f"{g} {p:.0%}" for g, p in list(r["genres"].items())[:top])]
+                if m.tags and top_tags:
+                    cells.append(esc(", ".join(r["tags"])))
+                t.add_row(esc(f), *cells)
         out.print(t)
     if failed or not files:
         raise typer.Exit(1 if 0 < failed < len(files) else 2)
@@ -313,9 +320,10 @@ def stats(
     fails = [(os.fsdecode(p), e) for p, e in cat.failures()]
     hours = cat.db.execute("SELECT coalesce(sum(duration),0) FROM tracks WHERE status='ok'").fetchone()[0] / 3600
     groups = [[os.fsdecode(rec.rels[rec.row_of[i]]) for i in g if i in rec.row_of] for g in rec.duplicates]
+    tags = rec.tag_dict(list(range(len(rec))), k=10) if len(rec) else {}  # mean tag scores over the library
     if as_json:
         print(json.dumps({"library": str(rec.root), "db": str(rec.db_dir), "tracks": len(rec), "hours": hours,
-                          "genres": hist, "failed": [{"path": p, "error": e} for p, e in fails],
+                          "genres": hist, "tags": tags, "failed": [{"path": p, "error": e} for p, e in fails],
                           "duplicates": groups}, indent=2))
         return
     out.print(f"[bold]{esc(rec.root)}[/] ({esc(rec.db_dir)}): {len(rec)} tracks, {hours:.1f} h, "
@@ -326,6 +334,8 @@ def stats(
         return
     for g, c in sorted(hist.items(), key=lambda x: -x[1]):
         out.print(f"{esc(g):>12} {_bar(c / max(1, len(rec)))} {c}")
+    if tags:
+        out.print("top tags: " + ", ".join(f"{esc(t)} {p:.0%}" for t, p in tags.items()), highlight=False)
     for p, e in fails[:50]:
         out.print(f"  [red]failed[/] {esc(p)}: {esc(e)}", highlight=False)
 

@@ -82,15 +82,17 @@ def fit(text: str, width: int) -> str:
 def _print_recs(rec, recs, as_json: bool, title: str, score: str = "score") -> None:
     if as_json:
         print(json.dumps([{"path": str(r.path), "score": r.score, "genres": dict(list(r.genres.items())[:3]),
-                           "because": str(r.because) if r.because else None, "taste": r.taste} for r in recs],
+                           "because": str(r.because) if r.because else None, "taste": r.taste,
+                           "tags": dict(list(r.tags.items())[:3])} for r in recs],
                          indent=2))
         return
-    genres = [" ".join(f"{esc(g)} {p:.0%}" for g, p in list(r.genres.items())[:1]) for r in recs]
+    genres = [" ".join(f"{esc(g)} {p:.0%}" for g, p in list(r.genres.items())[:1])
+              + "".join(f", {esc(t)}" for t in list(r.tags)[:1]) for r in recs]  # and the top tag, if any
     because = [rec.label(rec.id_of_path(r.because)) if r.because else "" for r in recs]
     labels = [rec.label(r.track_id) for r in recs]
     fixed = 16 + len(str(len(recs))) + 5 + max([len(g) for g in genres] + [6])  # borders, '#', score, genres
     room = max(24, out.width - fixed)
-    cols = ["#", "track", score, "genre"] + (["because of"] if any(because) else [])
+    cols = ["#", "track", score, "genre, tag" if rec.tag_names else "genre"] + (["because of"] if any(because) else [])
     if not any(because):
         room += 3
     w_track = min(max([len(x) for x in labels] + [5]), room * 3 // 5 if any(because) else room)
@@ -233,16 +235,21 @@ def profile(
     rec = _open(library, db, playlist_tracks(items))
     plays = _history(rec, items, listens)
     prof = run(lambda: rec.profile(plays))
+    tags = run(lambda: rec.profile_tags(plays))
     tastes = run(lambda: rec.tastes(plays))
     if as_json:
-        print(json.dumps({"genres": prof, "tastes": [{"share": t.share, "genres": dict(list(t.genres.items())[:3]),
-                                                      "tracks": [str(p) for p in t.tracks]} for t in tastes]},
-                         indent=2))
+        print(json.dumps({"genres": prof, "tags": tags,
+                          "tastes": [{"share": t.share, "genres": dict(list(t.genres.items())[:3]),
+                                      "tags": dict(list(t.tags.items())[:3]),
+                                      "tracks": [str(p) for p in t.tracks]} for t in tastes]}, indent=2))
         return
     for g, p in prof.items():
         out.print(f"{esc(g):>12} {_bar(p)} {p:5.1%}")
+    if tags:
+        out.print("tags: " + ", ".join(f"{esc(t)} {p:.0%}" for t, p in tags.items()), highlight=False)
     out.print(f"\n{len(tastes)} taste(s): " + "; ".join(
-        f"{t.share:.0%} {esc('/'.join(list(t.genres)[:2]))}" for t in tastes))
+        f"{t.share:.0%} {esc('/'.join(list(t.genres)[:2]))}" + (f" ({esc(', '.join(list(t.tags)[:2]))})"
+                                                                 if t.tags else "") for t in tastes))
 
 
 @app.command()

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from .audio import AudioError, read_windows
-from .checkpoint import Checkpoint, load_checkpoint
+from .checkpoint import Checkpoint, CheckpointError, load_checkpoint
 from .features import FeatureConfig, log_mel_spectrogram
 
 DEFAULT_MODEL = "genrerec-cnn-gtzan-v1.pt"
@@ -33,6 +33,7 @@ class TrackEmbedding:
     embedding: np.ndarray  # [embed_dim], unit L2 norm
     duration: float
     n_windows: int
+    tags: np.ndarray | None = None  # [n_tags] mean tag probabilities, for models with a tag head
 
 
 def track_windows(path: str | os.PathLike, features: FeatureConfig, max_windows: int = MAX_WINDOWS) -> tuple[np.ndarray, float]:
@@ -59,37 +60,48 @@ class GenreModel:
         self.features: FeatureConfig = ckpt.features
         self.embed_dim: int = int(self.net.embed_dim)
         self.model_id: str = ckpt.model_id()
+        self.tags: list[str] = list(ckpt.tags)  # style/mood tags the model scores (MusiCNN), else []
+        if not self.genres:
+            raise CheckpointError(f"{source or 'checkpoint'}: a pretrained backbone without a genre head; "
+                                  "fine-tune it first: genrerec train --model musicnn --data DIR --out RUN")
 
     @torch.no_grad()
-    def infer_windows(self, specs: np.ndarray | torch.Tensor, batch_size: int = 64) -> tuple[np.ndarray, np.ndarray]:
-        """Window-level (softmax [k, G], embedding [k, D]) for log-mel windows [k, M, T]."""
+    def infer_windows(self, specs: np.ndarray | torch.Tensor,
+                      batch_size: int = 64) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """Window-level (softmax [k, G], embedding [k, D], tag sigmoids [k, n_tags] or None)
+        for log-mel windows [k, M, T]."""
         x = torch.as_tensor(specs, dtype=torch.float32)
-        probs, embs = [], []
+        probs, embs, tags = [], [], []
         for i in range(0, len(x), batch_size):
             e = self.net.embed(x[i:i + batch_size])
             probs.append(self.net.classify(e).softmax(-1))
             embs.append(e)
-        return torch.cat(probs).numpy(), torch.cat(embs).numpy()
+            if self.tags:
+                tags.append(torch.sigmoid(self.net.tags(e)))
+        return torch.cat(probs).numpy(), torch.cat(embs).numpy(), torch.cat(tags).numpy() if tags else None
 
     @staticmethod
-    def aggregate(probs: np.ndarray, embs: np.ndarray, duration: float) -> TrackEmbedding:
+    def aggregate(probs: np.ndarray, embs: np.ndarray, duration: float,
+                  tags: np.ndarray | None = None) -> TrackEmbedding:
         """Pool window outputs into one track summary."""
         g = probs.mean(0)
         e = embs.mean(0)
         norm = float(np.linalg.norm(e))
         e = e / norm if norm > 0 else np.full_like(e, 1.0 / np.sqrt(len(e)))
-        return TrackEmbedding(g.astype(np.float32), e.astype(np.float32), float(duration), int(len(probs)))
+        t = None if tags is None else tags.mean(0).astype(np.float32)
+        return TrackEmbedding(g.astype(np.float32), e.astype(np.float32), float(duration), int(len(probs)), t)
 
     def encode_windows(self, batch: Sequence[tuple[np.ndarray, float]], batch_size: int = 64) -> list[TrackEmbedding]:
         """Encode several tracks' windows with one batched forward pass."""
         if not batch:
             return []
         specs = np.concatenate([s for s, _ in batch])
-        probs, embs = self.infer_windows(specs, batch_size)
+        probs, embs, tags = self.infer_windows(specs, batch_size)
         out, i = [], 0
         for s, dur in batch:
-            out.append(self.aggregate(probs[i:i + len(s)], embs[i:i + len(s)], dur))
-            i += len(s)
+            j = i + len(s)
+            out.append(self.aggregate(probs[i:j], embs[i:j], dur, None if tags is None else tags[i:j]))
+            i = j
         return out
 
     def encode(self, paths: Iterable[str | os.PathLike], batch_size: int = 64, show_progress_bar: bool = False,
@@ -125,8 +137,19 @@ class GenreModel:
         """Genre distribution of a whole track, highest first."""
         te = self.encode([path], max_windows=max_windows)[0]
         assert te is not None
-        order = np.argsort(-te.genres)
-        return {self.genres[i]: float(te.genres[i]) for i in order}
+        return self.top_genres(te.genres)
+
+    def top_genres(self, genres: np.ndarray, k: int | None = None) -> dict[str, float]:
+        """{genre: probability}, highest first (all, or the k best)."""
+        order = np.argsort(-genres)[:k]
+        return {self.genres[i]: float(genres[i]) for i in order}
+
+    def top_tags(self, tags: np.ndarray | None, k: int = 5) -> dict[str, float]:
+        """The k highest-scoring style/mood tags ({} for a model without tags)."""
+        if tags is None or not self.tags:
+            return {}
+        order = np.argsort(-tags)[:k]
+        return {self.tags[i]: float(tags[i]) for i in order}
 
 
 def default_model_path() -> Path:

@@ -133,6 +133,7 @@ def index_library(
                 cat.set_meta("library", str(root))
                 cat.set_meta("model_id", model.model_id)
                 cat.set_meta("genres", model.genres)
+                cat.set_meta("tags", list(getattr(model, "tags", [])))
                 cat.set_meta("embed_dim", model.embed_dim)
                 cat.set_meta("model_source", model.source)
             if old_root and old_root != str(root):
@@ -208,7 +209,7 @@ def _commit(cat: Catalog, model, batch: list[dict], summary: IndexSummary) -> in
                 continue
             cat.upsert(r["rel"], r["size"], r["mtime_ns"], r["fingerprint"], status="ok", duration=te.duration,
                        tags=r.get("tags"), model_id=model.model_id, genres=te.genres, embedding=te.embedding,
-                       signature=r.get("signature"))
+                       signature=r.get("signature"), tag_scores=te.tags)
             summary.indexed += 1
             summary.audio_seconds += te.duration
         for r in batch:

@@ -183,7 +183,7 @@ def recommender_path(rec, a, b, n: int):
         tid = int(rec.ids[r])
         score = 1.0 if i == 0 else float(rec.vectors[r] @ rec.vectors[rows[i - 1]])
         out.append(Recommendation(tid, rec.path_of(tid), round(score, 4),
-                                  rec._genre_dict(rec.genre_vectors[r]), None, 0))
+                                  rec._genre_dict(rec.genre_vectors[r]), None, 0, rec.tag_dict(r)))
     return out
 
 

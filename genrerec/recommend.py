@@ -70,6 +70,7 @@ class Recommendation:
     genres: dict[str, float]  # genre distribution, highest first
     because: Path | None = None  # the history track it is most similar to
     taste: int = 0
+    tags: dict[str, float] = field(default_factory=dict)  # top style/mood tags (models with tags), highest first
 
 
 @dataclass
@@ -77,6 +78,7 @@ class Taste:
     share: float  # fraction of listening
     genres: dict[str, float]
     tracks: list[Path] = field(default_factory=list)
+    tags: dict[str, float] = field(default_factory=dict)  # top style/mood tags of these tracks
 
 
 def _check_n(n) -> int:
@@ -153,6 +155,8 @@ class Recommender:
         self.root = Path(root)
         self.ids, rels, self.genre_vectors, emb = catalog.vectors(self.model_id)
         self.rels = rels
+        self.tag_names: list[str] = catalog.get_meta("tags", []) or []
+        self.tag_vectors = catalog.tag_scores(self.ids, len(self.tag_names))  # [N, n_tags] or None
         self.vectors = combined_vectors(self.genre_vectors, emb, genre_weight) if len(self.ids) else emb
         self.row_of = {int(i): r for r, i in enumerate(self.ids)}
         self.id_of_rel = {rel: int(i) for rel, i in zip(rels, self.ids)}
@@ -225,6 +229,18 @@ class Recommender:
     def _genre_dict(self, g: np.ndarray) -> dict[str, float]:
         order = np.argsort(-g)
         return {self.genres[i]: round(float(g[i]), 4) for i in order}
+
+    def tag_dict(self, rows: int | list[int], k: int = 5, weights: np.ndarray | None = None) -> dict[str, float]:
+        """Top k style/mood tags of one catalog row (or the weighted mean of several); {} without tags."""
+        if self.tag_vectors is None:
+            return {}
+        t = np.average(self.tag_vectors[np.atleast_1d(rows)], axis=0, weights=weights)
+        return {self.tag_names[i]: round(float(t[i]), 4) for i in np.argsort(-t)[:k]}
+
+    def profile_tags(self, history: History, k: int = 10) -> dict[str, float]:
+        """The listener's top style/mood tags: play-weighted mean of tag scores ({} without tags)."""
+        ids, w = self._history(history)
+        return self.tag_dict([self.row_of[i] for i in ids], k, w)
 
     def resolve(self, track: TrackRef) -> int:
         """Catalog id of a track given by id or path; RecommendError if not indexed."""
@@ -299,7 +315,9 @@ class Recommender:
             g = np.average(self.genre_vectors[rows][m], axis=0, weights=w[m] + 1e-12)
             e = np.average(self.vectors[rows][m, : -len(self.genres)], axis=0, weights=w[m] + 1e-12)
             share = float(w[m].sum() / w.sum())
-            out.append((Taste(share, self._genre_dict(g), [self.path_of(int(i)) for i in ids[m]]), g, e))
+            taste = Taste(share, self._genre_dict(g), [self.path_of(int(i)) for i in ids[m]],
+                          self.tag_dict([rows[j] for j in np.flatnonzero(m)], weights=w[m] + 1e-12))
+            out.append((taste, g, e))
         out.sort(key=lambda t: -t[0].share)
         return out
 
@@ -347,7 +365,8 @@ class Recommender:
             for rank, (tid, score) in enumerate(got):
                 because = self._because(self.vectors[self.row_of[tid]], hist_rows[members], ids[members], w[members])
                 rec = Recommendation(tid, self.path_of(tid), round(float(score), 4),
-                                     self._genre_dict(self.genre_vectors[self.row_of[tid]]), because, ti)
+                                     self._genre_dict(self.genre_vectors[self.row_of[tid]]), because, ti,
+                                     self.tag_dict(self.row_of[tid]))
                 picks.append(((rank + 0.5) / quota, rec))  # interleave tastes evenly
         picks.sort(key=lambda x: x[0])
         return [r for _, r in picks][:n]
@@ -388,7 +407,7 @@ class Recommender:
         got = self._draw(self.vectors[self.row_of[tid]], n, n + 1, 0.0, np.random.default_rng(0), flt)
         src = self.path_of(tid)
         return [Recommendation(i, self.path_of(i), round(s, 4), self._genre_dict(self.genre_vectors[self.row_of[i]]),
-                               src) for i, s in got]
+                               src, tags=self.tag_dict(self.row_of[i])) for i, s in got]
 
     def path(self, a: TrackRef, b: TrackRef, n: int = 12) -> list[Recommendation]:
         """A playlist of n tracks moving smoothly from track a to track b (both

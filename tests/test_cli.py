@@ -59,7 +59,7 @@ def test_classify_reports_bad_files_without_stopping(tmp_path, tiny_model_path):
     bad.write_text("nope")
     r = runner.invoke(app, ["classify", str(good), str(bad), "--model", str(tiny_model_path), "--json"])
     out = json.loads(r.stdout)
-    assert r.exit_code == 1 and set(out[str(good)]) == {"high", "low", "mid"} and "error" in out[str(bad)]
+    assert r.exit_code == 1 and set(out[str(good)]["genres"]) == {"high", "low", "mid"} and "error" in out[str(bad)]
 
 
 def test_console_script_runs():

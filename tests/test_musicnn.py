@@ -85,3 +85,92 @@ def test_v1_model_id_unchanged_by_new_feature_field():
     """Catalogs indexed with v1 must not be re-embedded just because FeatureConfig grew a field."""
     assert "scale" not in FeatureConfig().to_dict()
     assert FeatureConfig.musicnn().to_dict()["scale"] == "log10p"
+
+
+# --- fine-tuning and tags through the whole pipeline --------------------------------------------
+
+def _genre_tree(root: Path) -> Path:
+    from tests.conftest import write_audio
+
+    for kind in ("low", "high", "mid"):
+        for i in range(4):
+            write_audio(root / kind / f"{kind}.{i:05d}.wav", kind, seconds=4.0, seed=i)
+    return root
+
+
+@pytest.mark.parametrize("mode", ["head", "backend", "full"])
+def test_finetune_trains_only_what_the_mode_says(tmp_path, mode):
+    from genrerec.train import TrainConfig, train
+
+    data = _genre_tree(tmp_path / "data")
+    cfg = TrainConfig(model="musicnn", finetune=mode, epochs=2, crops_per_clip=2, batch_size=8, warmup_epochs=1,
+                      patience=50, seed=0)
+    s = train(data, tmp_path / "run", cfg, cache_dir=tmp_path / "c", show_progress=False)
+    ck = load_checkpoint(s["checkpoint"])
+    assert ck.genres == ["high", "low", "mid"] and ck.tags == MSD_TAGS
+    assert ck.train_config["finetune"] == mode and "ISC" in ck.train_config["init"]["licence"]
+    start = load_checkpoint(pretrained_model_path("msd")).state_dict
+    changed = {k for k, v in ck.state_dict.items()
+               if k in start and not k.startswith("head.") and not k.endswith("num_batches_tracked")
+               and not torch.equal(v, start[k])}
+    assert not any(k.startswith("tag_head.") for k in changed)  # the pretrained tags are kept
+    assert changed.issubset(set(backbone_parameters(MusiCNN(3), mode)) | {
+        k.replace("weight", w) for k in backbone_parameters(MusiCNN(3), mode) for w in ("running_mean", "running_var")})
+    if mode == "head":
+        assert not changed  # the pretrained embedding is untouched
+    else:
+        assert changed
+
+
+@pytest.fixture(scope="module")
+def tagged_model_path(tmp_path_factory) -> Path:
+    """The MSD backbone with a (random, seeded) head for three synthetic genres."""
+    from genrerec.checkpoint import Checkpoint, save_checkpoint
+    from genrerec.models import ModelDims
+
+    start = load_checkpoint(pretrained_model_path("msd"))
+    torch.manual_seed(0)
+    net = MusiCNN(3)
+    net.load_state_dict({**net.state_dict(), **{k: v for k, v in start.state_dict.items() if not k.startswith("head.")}})
+    p = tmp_path_factory.mktemp("musicnn") / "tagged.pt"
+    save_checkpoint(Checkpoint(ModelDims("musicnn", 3, 96, 187), ["high", "low", "mid"], start.features,
+                               net.state_dict(), tags=start.tags), p)
+    return p
+
+
+def test_index_stores_tag_scores_and_recommendations_carry_them(library, tagged_model_path):
+    from genrerec import Recommender, load_model
+    from genrerec.index import index_library
+
+    model = load_model(tagged_model_path)
+    index_library(library, model=model, workers=0, show_progress=False)
+    rec = Recommender.open(library)
+    assert rec.tag_names == MSD_TAGS and rec.tag_vectors.shape == (12, 50)
+    assert ((rec.tag_vectors >= 0) & (rec.tag_vectors <= 1)).all()
+    picks = rec.recommend([library / "low" / "low0.wav"], n=3, temperature=0.0, seed=0)
+    assert picks and all(len(r.tags) == 5 and set(r.tags) <= set(MSD_TAGS) for r in picks)
+    assert list(rec.profile_tags([library / "low" / "low0.wav"], k=3)) == list(rec.tag_dict(rec.row_of[
+        rec.resolve(library / "low" / "low0.wav")], k=3))
+
+
+def test_classify_shows_genres_and_tags(tmp_path, tagged_model_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from genrerec.cli import app
+    from tests.conftest import write_audio
+
+    f = write_audio(tmp_path / "a.wav", "low", seconds=4)
+    r = CliRunner().invoke(app, ["classify", str(f), "--model", str(tagged_model_path), "--json", "--tags", "3"])
+    assert r.exit_code == 0, r.output
+    got = json.loads(r.stdout)[str(f)]
+    assert set(got["genres"]) == {"high", "low", "mid"} and len(got["tags"]) == 3
+
+
+def test_backbone_without_genre_head_is_refused_with_advice():
+    from genrerec import load_model
+    from genrerec.checkpoint import CheckpointError
+
+    with pytest.raises(CheckpointError, match="genrerec train --model musicnn"):
+        load_model(pretrained_model_path("msd"))
