@@ -76,7 +76,7 @@ def _bar(frac: float, width: int = 30) -> str:
 @app.command()
 def classify(
     files: List[Path] = typer.Argument(..., help="Audio files, or folders (their audio, recursively)."),
-    model: Optional[Path] = typer.Option(None, help="Checkpoint (default: the shipped model)."),
+    model: Optional[Path] = typer.Option(None, help="Checkpoint file, or v1 / v2 for a shipped model (default: v2, MusiCNN)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
     top: int = typer.Option(3, min=1, help="Genres shown per file."),
     top_tags: int = typer.Option(5, "--tags", min=0, help="Style/mood tags shown per file (models with tags)."),
@@ -218,7 +218,7 @@ class EngineName(str, Enum):
 def index(
     library: Path = typer.Argument(..., help="Music folder (walked recursively)."),
     db: Optional[Path] = typer.Option(None, help="Catalog folder (default LIBRARY/.genrerec)."),
-    model: Optional[Path] = typer.Option(None, help="Checkpoint (default: the shipped model)."),
+    model: Optional[Path] = typer.Option(None, help="Checkpoint file, or v1 / v2 for a shipped model (default: v2, MusiCNN)."),
     workers: Optional[int] = typer.Option(None, min=0, help="Decoding processes, or Ray workers with "
                                           "--engine ray (default: CPU count, or every CPU of the cluster)."),
     retry_failed: bool = typer.Option(False, help="Retry files that failed before."),
