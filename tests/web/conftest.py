@@ -48,7 +48,6 @@ def make_web_library(root: Path, per_genre: int = PER_GENRE, dim: int = 16, seed
                 cat.upsert(os.fsencode(rel), 1, 1, rel, status="ok", duration=3.0, model_id="synthetic",
                            genres=p, embedding=e / np.linalg.norm(e), tags=meta)
         if tags:  # the layout of a catalog whose model has a tag head: float32 [n_tags] per track
-            cat.db.execute("ALTER TABLE tracks ADD COLUMN tags BLOB")
             for tid, path in cat.db.execute("SELECT id, path FROM tracks").fetchall():
                 # first tag: how 'low' the track is by folder; the others: seeded noise
                 v = np.r_[float(path.startswith(b"low/")), rng.uniform(0, 1, len(tags) - 1)].astype(np.float32)
