@@ -60,6 +60,31 @@ def _check_file(path: Path) -> None:
         raise AudioError(path, "permission denied (file is not readable)")
 
 
+MIN_RATE, MAX_RATE = 4_000, 768_000  # sample rates outside these are corrupt headers, not audio
+MAX_PEAK = 1_000.0  # float samples are nominally within +-1; far beyond is corrupt or mislabelled data
+
+
+def _why_silent(path: Path, info: AudioInfo) -> str:
+    """The real reason a file decoded to silence: bad samples, channels that
+    cancel on mix-down, or plain silence."""
+    if info.backend == "soundfile":
+        import soundfile as sf
+
+        try:
+            with _quiet_c_stderr(), sf.SoundFile(str(path)) as f:
+                raw = f.read(min(f.frames, 30 * f.samplerate), dtype="float32", always_2d=True)
+        except Exception:
+            raw = None
+        if raw is not None and raw.size:
+            finite = np.isfinite(raw)
+            if not finite.any():
+                return "every sample is NaN or infinite (corrupt file)"
+            ch_rms = np.sqrt(np.mean(np.where(finite, raw, 0).astype(np.float64) ** 2, axis=0))
+            if raw.shape[1] > 1 and (ch_rms > SILENCE_RMS).any():
+                return "channels cancel out when mixed to mono (one is the other inverted)"
+    return "audio is silent (every window below -80 dBFS)"
+
+
 def _to_mono(data: np.ndarray) -> np.ndarray:
     data = np.asarray(data, dtype=np.float32)
     if data.ndim == 2:
@@ -223,6 +248,9 @@ def audio_info(path: str | os.PathLike) -> AudioInfo:
         raise AudioError(path, "not a readable audio file (unknown format or corrupt)")
     if info.duration == 0:
         raise AudioError(path, "audio has zero length")
+    if info.sample_rate and not MIN_RATE <= info.sample_rate <= MAX_RATE:
+        raise AudioError(path, f"not a readable audio file (header claims an implausible sample rate of "
+                               f"{info.sample_rate} Hz; corrupt?)")
     return info
 
 
@@ -330,8 +358,11 @@ def read_windows(
         raise AudioError(path, f"too short: decoded less than one {window_s:g} s window")
     wins = [np.pad(w[:n], (0, max(0, n - w.size))) for w in wins]
     arr = np.stack(wins).astype(np.float32)
+    peak = float(np.abs(arr).max())
+    if not peak <= MAX_PEAK:
+        raise AudioError(path, f"sample values far outside [-1, 1] (peak {peak:.3g}): corrupt or not audio data")
     rms = np.sqrt(np.mean(arr.astype(np.float64) ** 2, axis=1))
     keep = rms > SILENCE_RMS
     if not keep.any():
-        raise AudioError(path, "audio is silent (every window below -80 dBFS)")
+        raise AudioError(path, _why_silent(path, info))
     return arr[keep], float(dur)

@@ -56,9 +56,9 @@ def run(fn):
         from .index import LibraryLocked
 
         _fail(str(e), 1 if isinstance(e, LibraryLocked) else 2)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as e:  # Ctrl-C, or SIGTERM during `index` (index.Interrupted)
         err.print("interrupted: finished work is saved; run the same command again to continue")
-        raise typer.Exit(130)
+        raise typer.Exit(128 + getattr(e, "signum", 2))
 
 
 @app.callback()

@@ -154,6 +154,7 @@ def recommend(
     banned = _history(rec, avoid, what="--avoid") if avoid else None
     recs = run(lambda: rec.recommend(plays, n=n, temperature=temperature, exclude_history=not include_history,
                                      seed=seed, avoid=banned, max_per_artist=max_per_artist or None))
+    _never_empty(recs, rec)
     if order == "smooth":
         recs = smooth(rec, recs)
     _print_recs(rec, recs, as_json, f"{len(recs)} tracks, temperature {temperature:g}")
@@ -166,6 +167,13 @@ def recommend(
                   highlight=False, soft_wrap=True)
     if output:
         _write_playlist(rec, output, recs, absolute, fmt, as_json)
+
+
+def _never_empty(recs, rec) -> None:
+    """An empty result while the catalog holds tracks is an error, never a silent empty playlist."""
+    if not recs and len(rec):
+        _fail(f"no track to offer: none of the {len(rec)} indexed tracks outside the history is on disk any more; "
+              "run `genrerec index` to update the catalog")
 
 
 def _check_format(fmt: Optional[str]) -> None:
@@ -212,6 +220,7 @@ def similar(
         _fail(f"--n must be at least 1, got {n}")
     rec = _open(library, db, [track])
     recs = run(lambda: rec.similar(track, n))
+    _never_empty(recs, rec)
     _print_recs(rec, recs, as_json, f"similar to {rec.label(rec.resolve(track))}")
 
 

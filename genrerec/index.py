@@ -16,6 +16,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import signal
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -160,7 +162,10 @@ def index_library(
             summary.moved, summary.removed = len(plan.moved), len(plan.gone)
 
             jobs = [Job(f.rel, str(f.path), max_windows) for f in plan.todo]
-            _embed_into(cat, model, engine, jobs, summary, batch_tracks, show_progress, on_batch, progress)
+            with _stop_on_signals() as stop:
+                _embed_into(cat, model, engine, jobs, summary, batch_tracks, show_progress, on_batch, progress, stop)
+            if stop.is_set():  # finished tracks are committed; readers rebuild the search index when they open
+                raise Interrupted(stop.signum)
             vi = build_vector_index(cat, model.model_id)
             save_vector_index(db, vi, {"generation": cat.generation, "model_id": model.model_id,
                                        "genre_weight": GENRE_WEIGHT})
@@ -172,13 +177,49 @@ def index_library(
     return summary
 
 
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM during `index_library`, raised after finished tracks were committed."""
+
+    def __init__(self, signum: int = signal.SIGINT):
+        super().__init__(f"interrupted by {signal.Signals(signum).name}")
+        self.signum = signum
+
+
+class _StopEvent(threading.Event):
+    signum: int = signal.SIGINT
+
+
+@contextlib.contextmanager
+def _stop_on_signals():
+    """SIGINT and SIGTERM set an event instead of killing the run, so finished
+    work is committed; a second signal interrupts at once."""
+    stop = _StopEvent()
+    if threading.current_thread() is not threading.main_thread():
+        yield stop
+        return
+
+    def handler(signum, frame):
+        if stop.is_set():
+            raise Interrupted(signum)
+        stop.signum = signum
+        stop.set()
+        log.warning("stopping: committing the tracks already decoded (signal again to stop at once)")
+
+    old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield stop
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+
+
 def _embed_into(cat, model, engine: Engine, jobs: list[Job], summary, batch_tracks, show_progress, on_batch,
-                progress) -> None:
+                progress, stop: threading.Event | None = None) -> None:
     """Run the engine and commit its results in batches of `batch_tracks`."""
     if not jobs:
         return
     done = 0
-    with contextlib.closing(engine.run(jobs, model, batch_tracks)) as results, \
+    with contextlib.closing(engine.run(jobs, model, batch_tracks, stop=stop)) as results, \
             progress(disable=not show_progress) as bar:
         task = bar.add_task("index", total=len(jobs), info="")
         batch: list[dict] = []

@@ -147,12 +147,20 @@ class Recommender:
         self.db_dir = db_dir
         self.catalog = catalog
         self.genre_weight = genre_weight
+        self._load()
+
+    def _load(self) -> None:
+        """Read the catalog's current snapshot (again after another process re-indexed)."""
+        catalog, db_dir, genre_weight = self.catalog, self.db_dir, self.genre_weight
+        self.generation = catalog.generation
         self.model_id = catalog.get_meta("model_id")
         self.genres: list[str] = catalog.get_meta("genres", [])
         root = catalog.get_meta("library")
         if not self.model_id or root is None:
             raise LibraryError(f"{db_dir}: the catalog has no indexed tracks yet; run `genrerec index` first")
         self.root = Path(root)
+        if db_dir.name == DB_DIRNAME and not os.path.isdir(self.root) and db_dir.parent.resolve() != self.root:
+            self.root = db_dir.parent.resolve()  # the library was moved with its catalog: paths are relative
         self.ids, rels, self.genre_vectors, emb = catalog.vectors(self.model_id)
         self.rels = rels
         self.tag_names: list[str] = catalog.get_meta("tags", []) or []
@@ -191,6 +199,14 @@ class Recommender:
             db = found
         check_state_dir(db, STATE_FILES)
         return cls(Catalog(db / CATALOG_FILE, create=False), db, genre_weight)
+
+    def refresh(self) -> bool:
+        """Reload if another process committed to the catalog since; True if it did.
+        Every query calls this, so a long-lived Recommender never answers from a stale snapshot."""
+        if self.catalog.generation == self.generation:
+            return False
+        self._load()
+        return True
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -244,6 +260,7 @@ class Recommender:
 
     def resolve(self, track: TrackRef) -> int:
         """Catalog id of a track given by id or path; RecommendError if not indexed."""
+        self.refresh()
         if isinstance(track, (int, np.integer)) and not isinstance(track, bool):
             if int(track) not in self.row_of:
                 raise RecommendError(f"track id {track} is not in the library")
@@ -297,12 +314,14 @@ class Recommender:
     # --- public API ---
     def profile(self, history: History) -> dict[str, float]:
         """The listener's genre distribution: play-weighted mean of genre vectors."""
+        self.refresh()
         ids, w = self._history(history)
         g = np.average(self.genre_vectors[[self.row_of[i] for i in ids]], axis=0, weights=w)
         return self._genre_dict(g)
 
     def tastes(self, history: History) -> list[Taste]:
         """The distinct tastes found in a history, largest first."""
+        self.refresh()
         ids, w = self._history(history)
         return [t for t, _, _ in self._tastes(ids, w)]
 
@@ -341,6 +360,7 @@ class Recommender:
         """
         n = _check_n(n)
         T = _check_temperature(temperature)
+        self.refresh()
         ids, w = self._history(history)
         avoid_ids = self._history(avoid)[0] if avoid is not None and len(avoid) else np.zeros(0, np.int64)
         rng = np.random.default_rng(seed)
@@ -401,6 +421,7 @@ class Recommender:
     def similar(self, track: TrackRef, n: int = 10) -> list[Recommendation]:
         """The n tracks most similar to one track (one per duplicate group, never its own duplicates)."""
         n = _check_n(n)
+        self.refresh()
         tid = self.resolve(track)
         flt = PickFilter(self, set(), None, np.zeros((0, self.vectors.shape[1]), np.float32))
         flt.ban([tid])

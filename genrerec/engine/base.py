@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Protocol, Sequence
@@ -31,10 +32,13 @@ class Engine(Protocol):
     "fingerprint", "duration", "tags" and "embedding" (a TrackEmbedding); a
     failed one has "error" (a one-line reason) and whatever was known. The
     caller commits results in batches of `batch_tracks`; closing the iterator
-    (on error or Ctrl-C) must stop the workers.
+    (on error) must stop the workers. When `stop` is set (Ctrl-C, SIGTERM), an
+    engine stops taking new results, still yields the tracks already decoded
+    (encoded), then ends: finished work gets committed.
     """
 
-    def run(self, jobs: Sequence[Job], model, batch_tracks: int) -> Iterator[dict]: ...
+    def run(self, jobs: Sequence[Job], model, batch_tracks: int,
+            stop: threading.Event | None = None) -> Iterator[dict]: ...
 
 
 def prepare_track(job: Job, features) -> dict:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import signal
+import threading
 from typing import Iterator, Sequence
 
 from .base import Job, encode_prepared, prepare_track
@@ -27,6 +29,15 @@ def _worker_init(features, threads: int) -> None:
     _WORKER_FEATURES = features
 
 
+def _pool_init(features, threads: int) -> None:
+    """Worker start-up: Ctrl-C reaches the whole process group, but only the
+    parent decides what to do with it (no 'Process ForkPoolWorker' tracebacks);
+    SIGTERM from pool.terminate() ends a worker quietly."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    _worker_init(features, threads)
+
+
 def _prepare(job: Job) -> dict:
     """Decode + features for one track (runs in a worker process)."""
     return prepare_track(job, _WORKER_FEATURES)
@@ -38,14 +49,15 @@ class LocalEngine:
     def __init__(self, workers: int | None = None):
         self.workers = workers
 
-    def run(self, jobs: Sequence[Job], model, batch_tracks: int) -> Iterator[dict]:
+    def run(self, jobs: Sequence[Job], model, batch_tracks: int,
+            stop: threading.Event | None = None) -> Iterator[dict]:
         if not jobs:
             return
         n_workers = (os.cpu_count() or 1) if self.workers is None else self.workers
         pool = None
         if n_workers > 0:
             ctx = mp.get_context("spawn" if os.environ.get("GENREREC_SPAWN") else "fork")
-            pool = ctx.Pool(n_workers, initializer=_worker_init, initargs=(model.features, 1))
+            pool = ctx.Pool(n_workers, initializer=_pool_init, initargs=(model.features, 1))
             results = pool.imap(_prepare, jobs, chunksize=1)
         else:
             import torch
@@ -56,6 +68,8 @@ class LocalEngine:
             batch: list[dict] = []
             for res in results:
                 batch.append(res)
+                if stop is not None and stop.is_set():
+                    break  # encode and hand back what is decoded, take nothing more
                 if len(batch) >= batch_tracks:
                     yield from encode_prepared(model, batch)
                     batch = []

@@ -82,3 +82,57 @@ def test_path_longer_than_path_max_is_shown_as_text(tmp_path, tiny_model, record
     shown = " ".join(p for p, _ in s.failed)
     assert "b'" not in shown
     record("folders nested past PATH_MAX", f"shown as text, never b'...': {len(s.failed)} reported")
+
+
+_INDEX_SCRIPT = """
+import sys, typer
+import genrerec.index as gi
+from genrerec import load_model
+from genrerec.cli import run
+
+commit = gi._commit
+def announce(*a):  # tells the test when a batch is committed: its cue to send the signal
+    n = commit(*a)
+    print("committed", n, flush=True)
+    return n
+gi._commit = announce
+try:
+    run(lambda: gi.index_library(sys.argv[1], model=load_model(sys.argv[2]), workers=1, batch_tracks=4,
+                                 show_progress=False))
+except typer.Exit as e:
+    sys.exit(e.exit_code)
+"""
+
+
+@pytest.mark.parametrize("sig", ["SIGINT to the process group (Ctrl-C)", "SIGTERM"])
+def test_interrupt_commits_finished_work_and_exits_quietly(tmp_path, tiny_model_path, sig, record):
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from genrerec.catalog import Catalog
+
+    lib = tmp_path / "lib"
+    for i in range(16):
+        write_audio(lib / f"t{i:02d}.wav", ("low", "high")[i % 2], seconds=6, seed=i)
+    root = Path(__file__).resolve().parents[2]
+    p = subprocess.Popen([sys.executable, "-c", _INDEX_SCRIPT, str(lib), str(tiny_model_path)], cwd=root,
+                         env={**os.environ, "PYTHONPATH": str(root)}, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True, start_new_session=True)
+    first = p.stdout.readline()  # the first batch of 4 is committed
+    assert first.startswith("committed"), first + p.stderr.read()
+    if sig == "SIGTERM":
+        p.send_signal(signal.SIGTERM)
+    else:
+        os.killpg(p.pid, signal.SIGINT)
+    out, err = p.communicate(timeout=120)
+    cat = Catalog(lib / ".genrerec" / "catalog.sqlite", create=False)
+    kept = cat.count("ok")
+    cat.close()
+    assert p.returncode == (143 if sig == "SIGTERM" else 130), (p.returncode, err)
+    assert "Traceback" not in err and "ForkPoolWorker" not in err, err
+    assert "finished work is saved" in err
+    assert kept >= 5, kept  # the committed batch and at least the track decoded when the signal came
+    record(f"{sig} during `index` after the first batch", f"exit {p.returncode}, quiet, {kept}/16 tracks kept "
+           "(the committed batch plus the tracks already decoded)")
