@@ -7,10 +7,12 @@ that disagreement is cheap to detect.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import sqlite3
 import time
+import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +21,7 @@ import numpy as np
 from .safety import UnsafePathError, display, open_nofollow
 
 SCHEMA_VERSION = 1
+BUSY_TIMEOUT_S = 30.0  # how long a write waits for another program's lock on the catalog
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -75,10 +78,17 @@ class Catalog:
                 os.close(open_nofollow(self.path, os.O_RDONLY | os.O_CREAT))
             except OSError:
                 pass  # unwritable folder: SQLite's own error below says so
+        self.read_only = False
         try:
-            self.db = sqlite3.connect(str(self.path), timeout=30, isolation_level=None)
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA synchronous=FULL")
+            try:
+                self.db = sqlite3.connect(str(self.path), timeout=BUSY_TIMEOUT_S, isolation_level=None)
+                self.db.execute("PRAGMA journal_mode=WAL")
+            except sqlite3.OperationalError:
+                if create or not _read_only_folder(self.path.parent):
+                    raise
+                self._open_read_only()
+            if not self.read_only:
+                self.db.execute("PRAGMA synchronous=FULL")
             version = self._schema_version()
             if version is not None and version > SCHEMA_VERSION:
                 raise CatalogError(f"{self.path}: catalog schema v{version} is newer than this genrerec "
@@ -91,12 +101,27 @@ class Catalog:
                 self.set_meta("generation", 0)
             cols = {r[1] for r in self.db.execute("PRAGMA table_info(tracks)")}
             for col in ("signature", "tags"):  # catalogs from before duplicate detection / tag scores
-                if col not in cols:
+                if col not in cols and not self.read_only:
                     self.db.execute(f"ALTER TABLE tracks ADD COLUMN {col} BLOB")
             self.db.execute("SELECT count(*) FROM tracks").fetchone()
+        except sqlite3.OperationalError as e:  # a fault of the moment, not damage: never advise deleting
+            if is_disk_full(e, self.path.parent):
+                raise CatalogError(f"{self.path}: no space left on the device; the catalog is intact: free some "
+                                   "space and run the command again") from None
+            if "locked" in str(e):
+                raise CatalogError(f"{self.path}: the catalog is locked by another program{holders_text(self.path)}; "
+                                   "close it and run the command again") from None
+            raise CatalogError(f"{self.path}: cannot open the catalog ({e})") from None
         except sqlite3.DatabaseError as e:
             raise CatalogError(f"{self.path}: catalog is damaged ({e}); delete it and re-run "
                                "`genrerec index` to rebuild") from None
+
+    def _open_read_only(self) -> None:
+        """A catalog on a read-only mount: SQLite cannot create its WAL index
+        there, but nobody can write it either, so it is read as immutable."""
+        uri = "file:" + urllib.parse.quote(str(self.path.absolute())) + "?immutable=1"
+        self.db = sqlite3.connect(uri, uri=True, isolation_level=None)
+        self.read_only = True
 
     def _schema_version(self) -> int | None:
         has = self.db.execute("SELECT name FROM sqlite_master WHERE type='table' AND name='meta'").fetchone()
@@ -218,6 +243,54 @@ def _sig_blob(sig: np.ndarray) -> bytes:
     """[windows, bands] float16 with the window count in front (tracks differ in windows)."""
     sig = np.asarray(sig, np.float16)
     return len(sig).to_bytes(2, "little") + sig.tobytes()
+
+
+def _read_only_folder(d: Path) -> bool:
+    """Whether nothing can be written in d (a read-only mount, or no write permission)."""
+    try:
+        if os.statvfs(d).f_flag & os.ST_RDONLY:
+            return True
+    except OSError:
+        pass
+    return not os.access(d, os.W_OK)
+
+
+def is_disk_full(e: BaseException, folder: Path | None = None) -> bool:
+    """ENOSPC/EDQUOT however it surfaces: OSError, SQLite's message, FAISS's write
+    error, or SQLite's bare "disk I/O error" while `folder`'s device has no room."""
+    if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    text = str(e).lower()
+    if folder is not None and ("i/o error" in text or "write" in text):
+        try:
+            st = os.statvfs(folder)
+            if st.f_bavail * st.f_frsize < 1 << 20:
+                return True
+        except OSError:
+            pass
+    return "disk is full" in text or "no space left" in text or (isinstance(e, RuntimeError) and "write" in text
+                                                                 and "error" in text)
+
+
+def holders_text(path: Path) -> str:
+    """' (held by pid 123: sqlite3 ...)' from /proc: who else has the file open, or ''."""
+    found = []
+    try:
+        target = os.path.realpath(path)
+        for pid in os.listdir("/proc"):
+            if not pid.isdigit() or int(pid) == os.getpid():
+                continue
+            try:
+                fds = os.listdir(f"/proc/{pid}/fd")
+                if any(os.readlink(f"/proc/{pid}/fd/{fd}") == target for fd in fds):
+                    with open(f"/proc/{pid}/cmdline", "rb") as f:
+                        cmd = f.read().replace(b"\0", b" ").decode(errors="replace").strip()[:60]
+                    found.append(f"pid {pid}: {cmd}")
+            except OSError:
+                continue
+    except OSError:
+        return ""
+    return f" (held by {'; '.join(found[:3])})" if found else ""
 
 
 class _Transaction:

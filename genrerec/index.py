@@ -14,9 +14,11 @@ the catalog lives). Their names are re-exported here for existing imports.
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import os
 import signal
+import sqlite3
 import threading
 import time
 from dataclasses import dataclass, field
@@ -25,7 +27,7 @@ from typing import Callable
 
 import numpy as np
 
-from .catalog import Catalog
+from .catalog import Catalog, CatalogError, holders_text, is_disk_full
 from .engine import Engine, Job, LocalEngine
 from .faults import fault as _fault
 from .library import (CATALOG_FILE, DB_DIRNAME, LibraryError, LibraryLocked, _cache_db_dir, _writable,  # noqa: F401
@@ -110,6 +112,9 @@ def index_library(
     note = ""
     if db_dir is None:
         db = default_db_dir(root)
+        if db != root / DB_DIRNAME and (root / DB_DIRNAME / CATALOG_FILE).exists():
+            raise LibraryError(f"{root / DB_DIRNAME}: the catalog folder is read-only (recommend, similar and stats "
+                               "still work from it); to index, pass --db DIR with a writable folder")
         if db != root / DB_DIRNAME:
             note = f"library is read-only: catalog kept in {db}"
     else:
@@ -123,7 +128,33 @@ def index_library(
     max_windows = max_windows or MAX_WINDOWS
     engine = engine or LocalEngine(workers)
     summary = IndexSummary(str(root), str(db), note=note)
+    try:
+        _index_locked(root, db, model, engine, summary, batch_tracks, max_windows, retry_failed, show_progress,
+                      on_batch, follow_external_links, progress)
+    except (sqlite3.OperationalError, CatalogError, OSError, RuntimeError) as e:
+        _raise_fault(e, db, summary)
+    summary.seconds = round(time.time() - t0, 2)
+    return summary
 
+
+def _raise_fault(e: BaseException, db: Path, summary: IndexSummary) -> None:
+    """One clear line for faults of the moment (disk full, catalog locked, read-only), saying what was kept."""
+    if is_disk_full(e, db):
+        raise LibraryError(f"{db}: no space left on the device; the catalog is intact and keeps every track "
+                           f"committed so far ({summary.indexed} in this run): free some space and run "
+                           "`genrerec index` again to continue") from None
+    if "database is locked" in str(e) or "catalog is locked" in str(e):
+        raise LibraryLocked(f"{db / CATALOG_FILE}: the catalog is locked by another program"
+                            f"{holders_text(db / CATALOG_FILE)}; close it (or wait for it) and run "
+                            "`genrerec index` again") from None
+    if isinstance(e, OSError) and e.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        raise LibraryError(f"{db}: cannot write the catalog here ({e.strerror}); pass --db DIR with a writable "
+                           "folder") from None
+    raise e
+
+
+def _index_locked(root, db, model, engine, summary, batch_tracks, max_windows, retry_failed, show_progress,
+                  on_batch, follow_external_links, progress) -> None:
     with LibraryLock(db):
         cat = Catalog(db / CATALOG_FILE)
         try:
@@ -173,8 +204,6 @@ def index_library(
             summary.total_ok = cat.count("ok")
         finally:
             cat.close()
-    summary.seconds = round(time.time() - t0, 2)
-    return summary
 
 
 class Interrupted(KeyboardInterrupt):

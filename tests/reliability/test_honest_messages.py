@@ -136,3 +136,93 @@ def test_interrupt_commits_finished_work_and_exits_quietly(tmp_path, tiny_model_
     assert kept >= 5, kept  # the committed batch and at least the track decoded when the signal came
     record(f"{sig} during `index` after the first batch", f"exit {p.returncode}, quiet, {kept}/16 tracks kept "
            "(the committed batch plus the tracks already decoded)")
+
+
+def _namespace_or_skip():
+    """Read-only mounts and a full disk, made for real in a user + mount namespace (no root needed)."""
+    import shutil
+    import subprocess
+
+    if not shutil.which("unshare") or subprocess.run(["unshare", "-rm", "true"], capture_output=True).returncode:
+        pytest.skip("unprivileged user namespaces are not available here")
+
+
+def _sh_in_namespace(script: str, **env) -> str:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    r = subprocess.run(["unshare", "-rm", "sh", "-c", script], cwd=root, stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, text=True, timeout=300,
+                       env={**os.environ, "PYTHONPATH": str(root), "PY": sys.executable, "COLUMNS": "300", **env})
+    return r.stdout
+
+
+def test_read_only_catalog_is_used_not_called_damaged(library, tiny_model, tiny_model_path, tmp_path, record):
+    _namespace_or_skip()
+    index_library(library, model=tiny_model, workers=0, show_progress=False)
+    out = _sh_in_namespace(
+        'mount --bind "$LIB" "$LIB" && mount -o remount,ro,bind "$LIB" || exit 9\n'
+        'for c in "stats $LIB" "similar $LIB/low/low0.wav -n 2" "recommend -H $LIB/low/low0.wav -n 2" '
+        '"index $LIB --model $MODEL --workers 0"; do\n'
+        '  $PY -m genrerec.cli $c; echo "== $c -> $?"\ndone',
+        LIB=str(library), MODEL=str(tiny_model_path), GENREREC_CACHE=str(tmp_path / "cache"))
+    assert "damaged" not in out and "delete" not in out and "Traceback" not in out, out
+    for cmd in ("stats", "similar", "recommend"):
+        assert f"== {cmd} " in out and [l for l in out.splitlines() if l.startswith(f"== {cmd} ")][0].endswith(
+            "-> 0"), out
+    assert "is read-only" in out and "--db DIR" in out and out.rstrip().endswith("-> 2"), out
+    assert not (tmp_path / "cache").exists()  # no second catalog quietly started elsewhere
+    record("healthy catalog on a read-only mount: stats, similar, recommend", "work from it (read as immutable)")
+    record("healthy catalog on a read-only mount: index", "exit 2: " + [l for l in out.splitlines()
+                                                                         if "read-only" in l][0][7:][-110:])
+
+
+@pytest.mark.parametrize("size", ["8k", "24k", "48k"])
+def test_disk_full_is_one_clear_message_and_nothing_is_lost(tmp_path, tiny_model_path, size, record):
+    _namespace_or_skip()
+    lib = tmp_path / "lib"
+    for i in range(4):
+        write_audio(lib / f"t{i}.wav", ("low", "high")[i % 2], seconds=6, seed=i)
+    db = tmp_path / "db"
+    db.mkdir()
+    out = _sh_in_namespace(
+        'mount -t tmpfs -o size=$SIZE tmpfs "$DB" || exit 9\n'
+        'idx() { $PY -m genrerec.cli index "$LIB" --db "$DB" --model "$MODEL" --workers 0; echo "== $?"; }\n'
+        'idx; mount -o remount,size=20m "$DB"; idx; '
+        '$PY -m genrerec.cli stats --db "$DB" --json | $PY -c "import json,sys; print(\'tracks\', json.load(sys.stdin)[\'tracks\'])"',
+        LIB=str(lib), DB=str(db), MODEL=str(tiny_model_path), SIZE=size)
+    first, rest = out.split("== ", 1)
+    assert "Traceback" not in out and "damaged" not in out, out
+    errors = [l for l in first.splitlines() if "error" in l.lower()]
+    assert rest.startswith("2") and len(errors) == 1 and "no space left" in errors[0], out
+    assert "tracks 4" in out  # after freeing space the rerun completes
+    record(f"disk full at {size} of room for the catalog, then space freed and index rerun",
+           f"exit 2: {errors[0][7:][:120]}; rerun completes")
+
+
+def test_catalog_locked_by_another_program_says_who(library, tiny_model, monkeypatch, record):
+    import subprocess
+    import sys
+
+    import genrerec.catalog as gc
+    from genrerec.index import LibraryLocked
+
+    index_library(library, model=tiny_model, workers=0, show_progress=False)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sqlite3, sys; db = sqlite3.connect(sys.argv[1], isolation_level=None); "
+         "db.execute('BEGIN EXCLUSIVE'); print('locked', flush=True); sys.stdin.read()",
+         str(library / ".genrerec" / "catalog.sqlite")], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        monkeypatch.setattr(gc, "BUSY_TIMEOUT_S", 0.2)
+        with pytest.raises(LibraryLocked, match=f"locked by another program \\(held by pid {holder.pid}") as ei:
+            index_library(library, model=tiny_model, workers=0, show_progress=False)
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=30)
+    msg = str(ei.value)
+    assert "\n" not in msg
+    record("another program holds a write lock on the catalog, then `index`",
+           "one line naming it: " + msg.split(": ", 1)[1][:110])
