@@ -158,10 +158,12 @@ class Catalog:
                error: str | None = None, duration: float | None = None, tags: dict | None = None,
                model_id: str | None = None, genres: np.ndarray | None = None,
                embedding: np.ndarray | None = None, signature: np.ndarray | None = None,
-               tag_scores: np.ndarray | None = None) -> None:
+               tag_scores: np.ndarray | None = None, table: str = "tracks") -> None:
+        """Insert or update a track by path; table="pending" holds a model switch in progress."""
+        assert table in ("tracks", "pending")
         tags = tags or {}
         self.db.execute(
-            """INSERT INTO tracks(path, size, mtime_ns, fingerprint, status, error, duration, title, artist, album,
+            f"""INSERT INTO {table}(path, size, mtime_ns, fingerprint, status, error, duration, title, artist, album,
                    genre_tag, model_id, genres, embedding, indexed_at, signature, tags)
                VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
                ON CONFLICT(path) DO UPDATE SET size=excluded.size, mtime_ns=excluded.mtime_ns,
@@ -176,6 +178,33 @@ class Catalog:
              None if embedding is None else np.asarray(embedding, np.float32).tobytes(), time.time(),
              None if signature is None else _sig_blob(signature),
              None if tag_scores is None else np.asarray(tag_scores, np.float32).tobytes()))
+
+    # --- a model switch: new vectors wait in `pending` until they cover the library ---
+    def ensure_pending(self) -> None:
+        self.db.execute("CREATE TABLE IF NOT EXISTS pending AS SELECT * FROM tracks WHERE 0")
+        self.db.execute("CREATE UNIQUE INDEX IF NOT EXISTS pending_path ON pending(path)")
+
+    def pending_rows(self, model_id: str) -> dict[bytes, TrackRow]:
+        """Tracks already embedded by the model being switched to (empty when no switch is under way)."""
+        if not self.db.execute("SELECT name FROM sqlite_master WHERE type='table' AND name='pending'").fetchone():
+            return {}
+        cur = self.db.execute("SELECT id, path, size, mtime_ns, fingerprint, status, error, model_id, duration "
+                              "FROM pending WHERE model_id=?", (model_id,))
+        return {r[1]: TrackRow(*r) for r in cur}
+
+    def drop_pending(self, keep: set[bytes], model_id: str) -> None:
+        """Forget pending rows of another model, or of files no longer to be kept."""
+        for path, mid in self.db.execute("SELECT path, model_id FROM pending").fetchall():
+            if mid != model_id or path not in keep:
+                self.db.execute("DELETE FROM pending WHERE path=?", (path,))
+
+    def apply_pending(self) -> None:
+        """Move every pending row into `tracks` (inside the caller's transaction)."""
+        cols = [r[1] for r in self.db.execute("PRAGMA table_info(tracks)") if r[1] != "id"]
+        names = ", ".join(cols)
+        self.db.execute(f"INSERT INTO tracks({names}) SELECT {names} FROM pending WHERE true ON CONFLICT(path) "
+                        "DO UPDATE SET " + ", ".join(f"{c}=excluded.{c}" for c in cols if c != "path"))
+        self.db.execute("DELETE FROM pending")
 
     def move(self, track_id: int, new_path: bytes, size: int, mtime_ns: int) -> None:
         self.db.execute("UPDATE tracks SET path=?, size=?, mtime_ns=? WHERE id=?", (new_path, size, mtime_ns, track_id))

@@ -137,6 +137,14 @@ def index_library(
     return summary
 
 
+def _set_model_meta(cat: Catalog, model) -> None:
+    cat.set_meta("model_id", model.model_id)
+    cat.set_meta("genres", model.genres)
+    cat.set_meta("tags", list(getattr(model, "tags", [])))
+    cat.set_meta("embed_dim", model.embed_dim)
+    cat.set_meta("model_source", model.source)
+
+
 def _raise_fault(e: BaseException, db: Path, summary: IndexSummary) -> None:
     """One clear line for faults of the moment (disk full, catalog locked, read-only), saying what was kept."""
     if is_disk_full(e, db):
@@ -159,16 +167,17 @@ def _index_locked(root, db, model, engine, summary, batch_tracks, max_windows, r
         cat = Catalog(db / CATALOG_FILE)
         try:
             old_model = cat.get_meta("model_id")
-            if old_model and old_model != model.model_id:
+            # a model switch: readers keep the old model's complete vectors until the new one covers the library
+            switching = bool(old_model and old_model != model.model_id and cat.count("ok"))
+            if switching:
                 log.info("model changed (%s -> %s): every track is embedded again", old_model, model.model_id)
             old_root = cat.get_meta("library")
             with cat.transaction():
                 cat.set_meta("library", str(root))
-                cat.set_meta("model_id", model.model_id)
-                cat.set_meta("genres", model.genres)
-                cat.set_meta("tags", list(getattr(model, "tags", [])))
-                cat.set_meta("embed_dim", model.embed_dim)
-                cat.set_meta("model_source", model.source)
+                if switching:
+                    cat.ensure_pending()
+                else:
+                    _set_model_meta(cat, model)
             if old_root and old_root != str(root):
                 log.info("library moved from %s to %s", old_root, root)
 
@@ -184,6 +193,14 @@ def _index_locked(root, db, model, engine, summary, batch_tracks, max_windows, r
             _fault("scan")
             summary.failed += scan_errors
             plan = plan_changes(files, cat.rows(), model.model_id, retry_failed)
+            if switching:  # resume a switch: tracks the new model already embedded are not done again
+                pending = cat.pending_rows(model.model_id)
+                done = {f.rel for f in plan.todo if f.rel in pending and pending[f.rel].size == f.size
+                        and pending[f.rel].mtime_ns == f.mtime_ns}
+                plan.todo = [f for f in plan.todo if f.rel not in done]
+                plan.unchanged += len(done)
+                with cat.transaction():
+                    cat.drop_pending(done | {f.rel for f in plan.todo}, model.model_id)
             summary.unchanged = plan.unchanged
             summary.failed += plan.failed_before
             with cat.transaction():
@@ -194,9 +211,14 @@ def _index_locked(root, db, model, engine, summary, batch_tracks, max_windows, r
 
             jobs = [Job(f.rel, str(f.path), max_windows) for f in plan.todo]
             with _stop_on_signals() as stop:
-                _embed_into(cat, model, engine, jobs, summary, batch_tracks, show_progress, on_batch, progress, stop)
+                _embed_into(cat, model, engine, jobs, summary, batch_tracks, show_progress, on_batch, progress, stop,
+                            "pending" if switching else "tracks")
             if stop.is_set():  # finished tracks are committed; readers rebuild the search index when they open
                 raise Interrupted(stop.signum)
+            if switching:  # the new model covers the library: readers switch in one transaction
+                with cat.transaction():
+                    cat.apply_pending()
+                    _set_model_meta(cat, model)
             vi = build_vector_index(cat, model.model_id)
             save_vector_index(db, vi, {"generation": cat.generation, "model_id": model.model_id,
                                        "genre_weight": GENRE_WEIGHT})
@@ -243,7 +265,7 @@ def _stop_on_signals():
 
 
 def _embed_into(cat, model, engine: Engine, jobs: list[Job], summary, batch_tracks, show_progress, on_batch,
-                progress, stop: threading.Event | None = None) -> None:
+                progress, stop: threading.Event | None = None, table: str = "tracks") -> None:
     """Run the engine and commit its results in batches of `batch_tracks`."""
     if not jobs:
         return
@@ -255,20 +277,20 @@ def _embed_into(cat, model, engine: Engine, jobs: list[Job], summary, batch_trac
         for res in results:
             batch.append(res)
             if len(batch) >= batch_tracks:
-                done += _commit(cat, model, batch, summary)
+                done += _commit(cat, model, batch, summary, table)
                 batch = []
                 bar.update(task, completed=done, info=f"{len(summary.failed)} failed")
                 if on_batch:
                     on_batch(done)
         if batch:
-            done += _commit(cat, model, batch, summary)
+            done += _commit(cat, model, batch, summary, table)
             bar.update(task, completed=done, info=f"{len(summary.failed)} failed")
             if on_batch:
                 on_batch(done)
 
 
-def _commit(cat: Catalog, model, batch: list[dict], summary: IndexSummary) -> int:
-    """One catalog transaction for a batch of engine results."""
+def _commit(cat: Catalog, model, batch: list[dict], summary: IndexSummary, table: str = "tracks") -> int:
+    """One catalog transaction for a batch of engine results (usable ones into `table`)."""
     with cat.transaction():
         for r in batch:
             if "error" in r:
@@ -279,7 +301,7 @@ def _commit(cat: Catalog, model, batch: list[dict], summary: IndexSummary) -> in
                 continue
             cat.upsert(r["rel"], r["size"], r["mtime_ns"], r["fingerprint"], status="ok", duration=te.duration,
                        tags=r.get("tags"), model_id=model.model_id, genres=te.genres, embedding=te.embedding,
-                       signature=r.get("signature"), tag_scores=te.tags)
+                       signature=r.get("signature"), tag_scores=te.tags, table=table)
             summary.indexed += 1
             summary.audio_seconds += te.duration
         for r in batch:

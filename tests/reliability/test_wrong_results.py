@@ -96,3 +96,42 @@ def test_odd_audio_is_named_for_what_it_is(tmp_path, case, record):
     with pytest.raises(AudioError, match=reason.replace("[", r"\[").replace("]", r"\]")) as ei:
         read_windows(p, 3.0)
     record(case, f"skipped: {ei.value.reason}")
+
+
+def _other_model(tmp_path):
+    import torch
+
+    from genrerec import load_model
+    from genrerec.checkpoint import Checkpoint, save_checkpoint
+    from genrerec.features import FeatureConfig
+    from genrerec.models import ModelDims, build_model
+
+    torch.manual_seed(1)
+    feats = FeatureConfig()
+    dims = ModelDims("cnn", 3, feats.n_mels, feats.window_frames)
+    save_checkpoint(Checkpoint(dims, ["high", "low", "mid"], feats, build_model(dims).state_dict()), tmp_path / "b.pt")
+    return load_model(tmp_path / "b.pt")
+
+
+def test_model_switch_never_shows_a_partial_library(indexed, tiny_model, tmp_path, record):
+    other = _other_model(tmp_path)
+    assert other.model_id != tiny_model.model_id
+    seen = []
+
+    def crash_after_first_batch(done):
+        with Recommender.open(indexed) as rec:  # a reader in the middle of the switch
+            seen.append((rec.model_id, len(rec)))
+        raise RuntimeError("killed")  # what a kill leaves: committed batches only
+
+    with pytest.raises(RuntimeError, match="killed"):
+        index_library(indexed, model=other, workers=0, batch_tracks=4, show_progress=False,
+                      on_batch=crash_after_first_batch)
+    with Recommender.open(indexed) as rec:
+        after_kill = (rec.model_id, len(rec))
+    assert seen == [(tiny_model.model_id, 12)] and after_kill == (tiny_model.model_id, 12)
+    s = index_library(indexed, model=other, workers=0, batch_tracks=4, show_progress=False)
+    assert s.indexed == 8 and s.total_ok == 12  # the 4 embedded before the kill are kept
+    with Recommender.open(indexed) as rec:
+        assert (rec.model_id, len(rec)) == (other.model_id, 12)
+    record("`index --model other.pt`: a reader mid-run, after a kill, and after the rerun",
+           "old model's 12/12 tracks until the new model covers all 12, then all 12 with the new one")
