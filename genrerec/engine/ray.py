@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
 from collections import deque
 from typing import Iterator, Sequence
 
@@ -90,7 +91,8 @@ class RayEngine:
                                "check --address, or start one with `ray start --head`") from None
         return True
 
-    def run(self, jobs: Sequence[Job], model, batch_tracks: int) -> Iterator[dict]:
+    def run(self, jobs: Sequence[Job], model, batch_tracks: int,
+            stop: threading.Event | None = None) -> Iterator[dict]:
         if not jobs:
             return
         ray = import_ray()
@@ -107,8 +109,9 @@ class RayEngine:
             batches = [list(jobs[i:i + batch_tracks]) for i in range(0, len(jobs), batch_tracks)]
             pending: deque = deque()
             sent = 0
-            while pending or sent < len(batches):
-                while sent < len(batches) and len(pending) < n * self.in_flight:
+            while pending or (sent < len(batches) and not (stop and stop.is_set())):
+                # on stop (Ctrl-C, SIGTERM) send nothing more, but hand back the batches in flight to be committed
+                while sent < len(batches) and len(pending) < n * self.in_flight and not (stop and stop.is_set()):
                     pending.append(actors[sent % n].embed.remote(batches[sent]))  # round robin
                     sent += 1
                 yield from ray.get(pending.popleft())  # in job order: the local engine's commit batches
