@@ -26,15 +26,16 @@ HNSW_THRESHOLD = 100_000  # exact below (<= 4 ms a query at 100k), HNSW above: d
 # HNSW keeps every float (786 MB at 1M, ~8 GB at 10M) and takes hours to build past a few million on a few cores;
 # above this, OPQ + IVF-PQ: ~70 bytes a track, trained on a sample (docs/benchmarks/scale-ivfpq.md)
 IVFPQ_THRESHOLD = 2_000_000
-IVFPQ_TRAIN_SAMPLE = 100_000  # vectors the OPQ rotation, coarse centroids and PQ codebooks learn from
+IVFPQ_TRAIN_SAMPLE = 50_000  # vectors the OPQ rotation, coarse centroids and PQ codebooks learn from
 IVFPQ_NPROBE = 32
 
 
 def ivfpq_factory(dim: int, n: int) -> str:
-    """FAISS factory string for `n` vectors: OPQ rotation, sqrt(n) inverted lists,
-    PQ with 2 dimensions per byte (a smaller divisor of `dim` if needed)."""
+    """FAISS factory string for `n` vectors: OPQ rotation, sqrt(n) inverted lists
+    (at most one per 39 training vectors, as FAISS wants), PQ with 2 dimensions
+    per byte (a smaller divisor of `dim` if needed)."""
     m = max(d for d in range(1, dim // 2 + 1) if dim % d == 0)
-    nlist = max(1, min(int(np.sqrt(n)), n // 39))  # FAISS wants >= 39 training points per list
+    nlist = max(1, min(int(np.sqrt(n)), min(n, IVFPQ_TRAIN_SAMPLE) // 39))
     return f"OPQ{m},IVF{nlist},PQ{m}"
 
 

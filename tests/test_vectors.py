@@ -20,6 +20,7 @@ def clustered_tracks(n: int, seed: int = 0) -> np.ndarray:
 def test_index_kind_follows_catalogue_size():
     assert [VectorIndex.kind_for(n) for n in (10, HNSW_THRESHOLD, IVFPQ_THRESHOLD)] == ["flat", "hnsw", "ivfpq"]
     assert ivfpq_factory(138, 1_000_000) == "OPQ69,IVF1000,PQ69"  # 2 dims a byte, sqrt(n) lists
+    assert ivfpq_factory(138, 10_000_000) == "OPQ69,IVF1282,PQ69"  # at most 1 list per 39 training vectors
 
 
 def test_ivfpq_finds_near_neighbours_in_a_fraction_of_the_memory(tmp_path):
