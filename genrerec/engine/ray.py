@@ -82,7 +82,7 @@ class RayEngine:
         if ray.is_initialized():
             return False
         opts: dict = {"include_dashboard": False, "log_to_driver": False, "logging_level": "WARNING"}
-        if self.address is None:
+        if self.address is None and not os.environ.get("RAY_ADDRESS"):  # a new local instance
             opts["num_cpus"] = self.workers or os.cpu_count() or 1
         try:
             ray.init(address=self.address, **opts)
