@@ -203,7 +203,10 @@ def main() -> None:
           "## Projection for 1M and 10M tracks", "",
           f"Nodes of {args.node_cores} cores; wall = scan + max(workers, driver commit) + index build (the commit "
           "overlaps the workers; scan and build do not). Index build: the IVF-PQ train + add measured in "
-          "[scale-ivfpq.md](scale-ivfpq.md)" + ("" if builds else " (not measured yet: counted as 0)") +
+          "[scale-ivfpq.md](scale-ivfpq.md)" + (f" at {', '.join(f'{k:,}' for k in sorted(builds))} vectors, "
+                                                "scaled linearly to sizes not measured there (an upper bound: "
+                                                "training uses a fixed sample)" if builds else
+                                                " (not measured yet: counted as 0)") +
           f". Cost at {args.price} per core-hour (a placeholder: use your price). Clips are 30 s; full tracks cost "
           "more to decode but not to embed (windows are capped at 16 a track).", "",
           md_table(proj, [("tracks", "tracks"), ("nodes", "nodes"), ("cores", "cores"), ("workers_h", "workers h"),
