@@ -8,7 +8,9 @@ genrerec; beets itself: `pip install 'genrerec[beets]'`). Commands:
                                     the flexible attributes genrerec_genre,
                                     genrerec_tags ("jazz:0.81 blues:0.07 ...") and
                                     genrerec_model (the model id, so a model change
-                                    shows)
+                                    shows), and with the default model
+                                    genrerec_style (its top 3 style/mood tags,
+                                    "ambient, instrumental, electronic")
   beet genrerec-mix QUERY -n 20 -t 0.5 [-o mix.m3u8]
                                     a playlist with the items matching QUERY as
                                     listening history
@@ -82,6 +84,9 @@ class GenrerecPlugin(BeetsPlugin):
                 item["genrerec_genre"] = top[0][0]
                 item["genrerec_tags"] = " ".join(f"{g}:{p:.2f}" for g, p in top)
                 item["genrerec_model"] = rec.model_id
+                style = rec.tag_dict(rec.row_of[tid], TOP_TAGS)  # {} for a model without tags
+                if style:
+                    item["genrerec_style"] = ", ".join(style)
                 item.store()
                 done += 1
         ui.print_(f"genrerec: tagged {done} items" + (f", {skipped} not indexed (see `beet -v genrerec`)"

@@ -22,10 +22,12 @@ from common import DOCS, md_table
 
 from genrerec.utils import atomic_write_text
 
-FILES = ["accuracy", "retrieval", "ablations", "temperature", "temperature-resnet18", "speed", "scale", "web"]
+FILES = ["accuracy", "retrieval", "ablations", "temperature", "temperature-resnet18", "speed", "scale", "web",
+         "musicnn_cv", "albums", "peers_speed"]
 # Wall-clock fields move with machine load; they are compared apart from the quality numbers.
 TIMING_KEYS = {"train_minutes", "build_s", "p50_ms", "p99_ms", "wall_s", "tracks_per_s", "x_realtime",
-               "decode_ms", "features_ms", "model_ms", "p50", "p95", "max", "server_start_s", "catalog_build_s"}
+               "decode_ms", "features_ms", "model_ms", "p50", "p95", "max", "server_start_s", "catalog_build_s",
+               "seconds", "x_analysed", "peak_mb"}
 
 
 def _load(folder: Path) -> dict[str, dict]:
@@ -99,6 +101,36 @@ def headline(res: dict[str, dict]) -> list[dict]:
         add(f"FAISS at {big:,} vectors: fastest index with recall@10 >= 0.95, p50 ms",
             "<= 5 ms", f"{best['p50_ms']} ({best['index']}, recall {best['recall@10']})" if best else "none",
             bool(best) and best["p50_ms"] <= 5)
+    if "musicnn_cv" in res:
+        mc = res["musicnn_cv"]
+        v1_p5 = {r["method"]: r["precision@5"] for r in res.get("retrieval", {}).get("rows", [])}
+        baselines = {m: v for m, v in v1_p5.items() if not m.startswith(("cnn ", "resnet18 "))}
+        for row in mc["summary"]:
+            acc = float(row["clip_acc"].split()[0])
+            add(f"v2 MusiCNN ({row['mode']} fine-tuning), clip accuracy, 2-fold block CV, {row['seeds']} seeds",
+                ">= 0.80", row["clip_acc"], acc >= 0.80)
+            p5 = float(row["p5_w0.5"].split()[0])
+            add(f"v2 MusiCNN ({row['mode']}), Recommender precision@5 (genre weight 0.5), 2-fold block CV",
+                ">= 0.70 and above every baseline", row["p5_w0.5"],
+                p5 >= 0.70 and all(p5 > v for v in baselines.values()))
+    if "albums" in res:
+        p5 = {r["system"]: r["album_p@5"] for r in res["albums"]["rows"]}
+        v1 = p5["v1 compact CNN, Recommender similarity (w=0.5)"]
+        mfcc = p5["MFCC + spectral statistics (baseline)"]
+        v2 = {k: v for k, v in p5.items() if k.startswith("v2 MusiCNN, 16 windows")}
+        best = max(v2, key=v2.get)
+        add(f"album precision@5 on {res['albums']['tracks']} soundtrack tracks: v2 (best of its weights: {best}) "
+            f"vs v1 {v1} and MFCC {mfcc}", "above v1 and MFCC", v2[best], v2[best] > max(v1, mfcc))
+    if "peers_speed" in res:
+        rows = res["peers_speed"]["rows"]
+        for st in sorted({r["set"] for r in rows}):
+            by = {r["system"]: r for r in rows if r["set"] == st}
+            bliss = next(v for k, v in by.items() if k.startswith("bliss"))
+            v2 = by["genrerec v2"]
+            full = not st.startswith("GTZAN")
+            add(f"speed vs bliss, {st}: genrerec v2 vs bliss tracks/s",
+                ">= bliss" if full else "within 2x of bliss", f"{v2['tracks_per_s']} vs {bliss['tracks_per_s']}",
+                v2["tracks_per_s"] >= bliss["tracks_per_s"] if full else v2["tracks_per_s"] * 2 >= bliss["tracks_per_s"])
     if "web" in res:
         rows = {r["metric"]: r for r in res["web"]["rows"]}
         page = rows["page interactive (ms since navigation start)"]

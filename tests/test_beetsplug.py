@@ -44,6 +44,8 @@ def test_beet_genrerec_tags_items_and_genrerec_mix_writes_a_playlist(beet, tmp_p
     rows = [line.split("|") for line in out.splitlines()]
     assert len(rows) == 4 and all(r[1] and r[1] == r[2].split(":")[0] and len(r[2].split()) == 3 and r[3]
                                   for r in rows)
+    styles = beet("ls", "-f", "$genrerec_style", "artist:Calm Band").splitlines()
+    assert len(styles) == 4 and all(len(s.split(", ")) == 3 for s in styles)  # the default model's MSD tags
     out = beet("genrerec-mix", "artist:Calm Band", "-n", "3", "-t", "0.5", "-o", tmp_path / "mix.m3u8")
     assert "wrote" in out and "history of 4" in out
     picks = read_m3u(tmp_path / "mix.m3u8")
