@@ -13,6 +13,8 @@ see genrerec/assets/LICENSE-musicnn.txt) for the architecture and weights.
 
 from __future__ import annotations
 
+import warnings
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -85,7 +87,9 @@ class MusiCNN(nn.Module):
         self.dense_bn = _bn1d(backend)
         self.dropout = nn.Dropout(dropout)
         self.tag_head = nn.Linear(backend, n_tags)
-        self.head = nn.Linear(backend, n_classes)
+        with warnings.catch_warnings():  # a pretrained backbone has no genres yet: an empty head
+            warnings.filterwarnings("ignore", "Initializing zero-element tensors")
+            self.head = nn.Linear(backend, n_classes)
         self.embed_dim = backend
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
