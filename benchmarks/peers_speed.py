@@ -5,7 +5,7 @@ v2 indexing (`genrerec.index_library`, default workers) vs bliss analysing every
 file (`bliss_audio.Song(path)`, one after another in one process).
 
 Each system runs in its own subprocess, so its peak memory (ru_maxrss) is its
-own. Sets: 40 GTZAN 30 s clips and 20 full-length soundtrack tracks (Debian
+own. Sets: every third GTZAN 30 s clip (38 of the 114) and 20 full-length wesnoth soundtrack tracks (Debian
 packages, fetched outside the repository). Reports tracks/s, x real time of the
 whole tracks, and x real time of the audio actually analysed (genrerec reads at
 most 16 windows of 3 s spread over a track; bliss decodes all of it). Writes

@@ -2,7 +2,7 @@
 
 Similarity between two tracks is the inner product of their combined vectors
 (see `index.combined_vectors`): (1 - w) * embedding cosine + w * genre-vector
-cosine, w = GENRE_WEIGHT = 0.5.
+cosine, w = GENRE_WEIGHT = 0.25 (chosen for the v2 model: vectors.py).
 
 The history is first split into *tastes*: average-linkage clusters whose
 members are more similar than TASTE_SIMILARITY, so a listener of jazz and
