@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from common import DOCS, ROOT, env_md, environment, md_table
+from retrieval import cosine
 
 from genrerec import load_model
 from genrerec.freemusic import fetch_soundtracks
@@ -32,11 +33,6 @@ ALBUMS = ["wesnoth-1.16-music", "warzone2100-music", "nexuiz-music", "drascula-m
           "singularity-music", "ufoai-music"]
 MIN_TRACK_S = 30.0  # shorter files are jingles and effects, not album tracks
 MAX_PER_ALBUM = 40  # the first 40 by name, so no album dominates the score
-
-
-def cosine(x: np.ndarray) -> np.ndarray:
-    x = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
-    return x @ x.T
 
 
 def album_metrics(sim: np.ndarray, albums: np.ndarray, listeners: int = 20, seed: int = 0) -> dict:

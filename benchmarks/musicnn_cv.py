@@ -39,8 +39,8 @@ def pooled_windows(clips, cache_path) -> dict[str, np.ndarray]:
         z = np.load(cache_path)
         if all(c.key in z.files for c in clips):
             return {c.key: z[c.key] for c in clips}
-    net = load_checkpoint(pretrained_model_path("msd")).build()
-    feats = load_checkpoint(pretrained_model_path("msd")).features
+    ck = load_checkpoint(pretrained_model_path("msd"))
+    net, feats = ck.build(), ck.features
     out = {}
     for c in clips:
         specs, _ = track_windows(c.path, feats, MAX_WINDOWS)

@@ -20,7 +20,7 @@ import torch
 
 from .audio import AUDIO_EXTENSIONS, AudioError, load_audio
 from .features import FeatureConfig, log_mel_spectrogram
-from .utils import atomic_path, atomic_write_json
+from .utils import atomic_write_json, read_npy, write_npy
 
 log = logging.getLogger("genrerec")
 
@@ -185,20 +185,16 @@ class SpecCache:
     def get(self, path: str | os.PathLike) -> torch.Tensor:
         key = file_digest(path)
         f = self.dir / key[:2] / f"{key}.npy"
-        if f.exists():
-            try:
-                return torch.from_numpy(np.load(f).astype(np.float32))
-            except (ValueError, OSError, EOFError):
-                pass  # damaged cache entry: recompute
+        cached = read_npy(f)
+        if cached is not None:
+            return torch.from_numpy(cached.astype(np.float32))
         wav = load_audio(path, self.cfg.sample_rate, duration=MAX_TRAIN_AUDIO_S)
         if wav.size < self.cfg.window_samples // 2:
             raise AudioError(path, f"too short for training ({wav.size / self.cfg.sample_rate:.2f} s)")
         if np.sqrt(np.mean(wav.astype(np.float64) ** 2)) < 1e-4:
             raise AudioError(path, "audio is silent")
         spec = log_mel_spectrogram(wav, self.cfg)
-        with atomic_path(f, ".npy") as tmp:
-            with open(tmp, "wb") as fh:
-                np.save(fh, spec.numpy().astype(np.float16))
+        write_npy(f, spec.numpy().astype(np.float16))
         return spec
 
 

@@ -20,7 +20,7 @@ import torch
 
 from .checkpoint import Checkpoint, CheckpointError, load_checkpoint
 from .features import FeatureConfig, frame_windows
-from .utils import atomic_path
+from .utils import read_npy, write_npy
 
 if TYPE_CHECKING:
     from .train import TrainConfig
@@ -91,17 +91,12 @@ class FrozenFeatures:
             for spec in specs:
                 digest = hashlib.sha1(spec.numpy().astype(np.float16).tobytes()).hexdigest()
                 f = self.dir / digest[:2] / f"{digest}.npy"
-                feats = None
-                if f.exists():
-                    try:
-                        feats = torch.from_numpy(np.load(f))
-                    except (ValueError, OSError, EOFError):
-                        feats = None  # damaged entry: recompute
-                if feats is None:
+                cached = read_npy(f)
+                if cached is None:  # missing or damaged: compute
                     feats = self._compute(spec)
-                    with atomic_path(f, ".npy") as tmp:
-                        with open(tmp, "wb") as fh:
-                            np.save(fh, feats.numpy())
+                    write_npy(f, feats.numpy())
+                else:
+                    feats = torch.from_numpy(cached)
                 out.append(feats)
                 bar.advance(task)
         return out

@@ -50,6 +50,23 @@ def atomic_write_json(path: str | os.PathLike, obj, mode: int | None = None) -> 
     atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=True) + "\n", mode)
 
 
+def read_npy(path: Path) -> np.ndarray | None:
+    """A cached array, or None when it is missing or damaged (the caller recomputes it)."""
+    if not path.exists():
+        return None
+    try:
+        return np.load(path)
+    except (ValueError, OSError, EOFError):
+        return None
+
+
+def write_npy(path: Path, array: np.ndarray) -> None:
+    """Write a cache array atomically, so a reader never sees half of it."""
+    with atomic_path(path, ".npy") as tmp:
+        with open(tmp, "wb") as fh:
+            np.save(fh, array)
+
+
 def seed_everything(seed: int) -> None:
     import torch
 
