@@ -5,7 +5,9 @@ scan), and a projection from those measured costs of wall time and cost for
 1M and 10M tracks on clusters of N nodes, with the point where the driver's
 commit and the index build become the bottleneck.
 
-Default data: ../shared/gtzan (30 s clips) with the shipped model. Ray runs
+Default data: ../shared/gtzan (30 s clips) for the engine runs and a cost
+split, plus a cost split on 24 full-length tracks of Debian's wesnoth music
+(fetched once), which the projection prices; the shipped model. Ray runs
 as a local 2-CPU instance started here (its start-up is timed apart). Writes
 docs/benchmarks/distributed.{json,md}. A few minutes on 2 cores.
 """
@@ -21,21 +23,24 @@ from pathlib import Path
 
 import numpy as np
 
-from common import DEFAULT_DATA, DOCS, env_md, environment, md_table
+from common import DEFAULT_DATA, DOCS, ROOT, env_md, environment, md_table
 
 from genrerec import index_library, load_model
 from genrerec.audio import AudioError, read_windows
 from genrerec.catalog import Catalog
-from genrerec.embed import MAX_WINDOWS
+from genrerec.duplicates import signature
+from genrerec.embed import MAX_WINDOWS, window_hop_s
 from genrerec.features import log_mel_spectrogram
 from genrerec.scan import fingerprint, read_tags, scan_library
 from genrerec.utils import atomic_write_json, atomic_write_text
+from genrerec.vectors import BUILD_CHUNK
 
 BATCH = 16  # index_library's batch_tracks
 
 
-def cost_split(model, root: Path, db: Path) -> dict:
-    """Seconds per track for each stage, one process, one thread, as a worker runs them."""
+def cost_split(model, root: Path, db: Path, limit: int | None = None) -> dict:
+    """Seconds per track for each stage, one process, one thread, as a worker runs them
+    (the same calls as engine.base.prepare_track / embed.track_windows, timed apart)."""
     import torch
 
     threads = torch.get_num_threads()
@@ -43,6 +48,7 @@ def cost_split(model, root: Path, db: Path) -> dict:
     t0 = time.perf_counter()
     files = scan_library(root)
     scan = (time.perf_counter() - t0) / len(files)
+    files = sorted(files, key=lambda f: f.rel)[:limit]
     t = dict.fromkeys(("read", "decode", "features", "model", "commit"), 0.0)
     done = []
     for f in files:
@@ -50,16 +56,18 @@ def cost_split(model, root: Path, db: Path) -> dict:
         fp, tags = fingerprint(f.path), read_tags(f.path)
         t1 = time.perf_counter()
         try:
-            wavs, dur = read_windows(f.path, model.features.window_s, model.features.window_s / 2, MAX_WINDOWS)
+            fc = model.features
+            wavs, dur = read_windows(f.path, fc.window_s, window_hop_s(fc), MAX_WINDOWS, fc.sample_rate)
         except AudioError:
             continue
         t2 = time.perf_counter()
-        specs = log_mel_spectrogram(wavs, model.features)[..., : model.features.window_frames].numpy()
+        specs = log_mel_spectrogram(wavs, fc)[..., : fc.window_frames].numpy().astype(np.float16)
+        signature(specs)
         t3 = time.perf_counter()
         t["read"] += t1 - t0
         t["decode"] += t2 - t1
         t["features"] += t3 - t2
-        done.append((f, fp, tags, specs.astype(np.float16), dur))
+        done.append((f, fp, tags, specs, dur))
     embs = []
     for i in range(0, len(done), BATCH):  # batched as the engines run the model
         t0 = time.perf_counter()
@@ -78,6 +86,9 @@ def cost_split(model, root: Path, db: Path) -> dict:
     out = {k: v / len(done) for k, v in t.items()}
     out["scan"] = scan
     out["tracks"] = len(done)
+    out["dim"] = len(embs[0].embedding) + len(embs[0].genres)  # combined vector: embedding + genre vector
+    out["duration_s"] = float(np.mean([d for *_, d in done]))
+    out["windows"] = float(np.mean([len(s) for *_, s, _ in done]))
     return out
 
 
@@ -147,6 +158,12 @@ def main() -> None:
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
     ap.add_argument("--node-cores", type=int, default=16, help="cores per node in the projection")
     ap.add_argument("--price", type=float, default=0.04, help="price of one core-hour in the projection")
+    ap.add_argument("--full-package", default="wesnoth-1.16-music",
+                    help="Debian music package whose full-length tracks get a second cost split, the one the "
+                         "projection uses (a catalogue is not 30 s clips); fetched into runs/soundtracks once. "
+                         "'' to skip")
+    ap.add_argument("--full-data", type=Path, help="a folder of full-length tracks instead of --full-package")
+    ap.add_argument("--full-limit", type=int, default=24, help="full-length tracks to time")
     ap.add_argument("--out", type=Path, default=DOCS)
     ap.add_argument("--reuse", action="store_true",
                     help="measure nothing: redo the projection from the saved distributed.json (e.g. after "
@@ -154,17 +171,30 @@ def main() -> None:
     args = ap.parse_args()
     if args.reuse:
         saved = json.loads((args.out / "distributed.json").read_text())
-        env, split, runs, ray_start = (saved["environment"], saved["split_s_per_track"], saved["runs"],
-                                       saved["ray_start_s"])
+        env, split, runs, ray_start, model_id = (saved["environment"], saved["split_s_per_track"], saved["runs"],
+                                                 saved["ray_start_s"], saved.get("model_id", "?"))
+        split_full, full_data = saved.get("split_full_s_per_track"), saved.get("full_data")
         args.data = Path(saved["data"])
     else:
-        if not args.data.is_dir():
-            raise SystemExit(f"{args.data}: no such folder (give --data DIR with audio files)")
+        if args.full_package and not args.full_data:
+            from genrerec.freemusic import fetch_soundtracks
+
+            dest = ROOT / "runs" / "soundtracks"
+            fetch_soundtracks(dest, [args.full_package])
+            args.full_data = dest / "x" / args.full_package
+        for d in filter(None, (args.data, args.full_data)):
+            if not d.is_dir():
+                raise SystemExit(f"{d}: no such folder (give --data/--full-data DIR with audio files)")
         env = environment()
         model = load_model()
+        model_id = model.model_id
+        split_full, full_data = None, str(args.full_data) if args.full_data else None
         with tempfile.TemporaryDirectory() as tmp:
             split = cost_split(model, args.data, Path(tmp) / "split")
             print("split", split, flush=True)
+            if args.full_data:
+                split_full = cost_split(model, args.full_data, Path(tmp) / "split-full", args.full_limit)
+                print("split full", split_full, flush=True)
             runs, ray_start = engine_runs(model, args.data, Path(tmp))
             print(runs, flush=True)
     worker = split["read"] + split["decode"] + split["features"] + split["model"]
@@ -172,20 +202,31 @@ def main() -> None:
     ray_raw = ray2 / (2 / worker)  # measured Ray throughput / ideal for 2 single-thread workers
     ray_eff = min(1.0, ray_raw)
     builds = {int(k): v for k, v in index_build_costs().items()}
-    proj = projection(split, ray_eff, args.node_cores, args.price, builds)
-    crossover = worker / (args.node_cores * ray_eff * split["commit"])  # nodes where commit = workers
-    result = {"environment": env, "data": str(args.data), "split_s_per_track": split, "runs": runs,
-              "ray_start_s": round(ray_start, 1), "ray_efficiency": round(ray_eff, 3), "ray_efficiency_raw": round(ray_raw, 3), "projection": proj,
+    basis = split_full or split  # the projection prices the tracks a catalogue holds
+    worker_basis = basis["read"] + basis["decode"] + basis["features"] + basis["model"]
+    proj = projection(basis, ray_eff, args.node_cores, args.price, builds)
+    crossover = worker_basis / (args.node_cores * ray_eff * basis["commit"])  # nodes where commit = workers
+    result = {"environment": env, "data": str(args.data), "full_data": full_data, "model_id": model_id,
+              "split_s_per_track": split, "split_full_s_per_track": split_full, "runs": runs,
+              "ray_start_s": round(ray_start, 1), "ray_efficiency": round(ray_eff, 3),
+              "ray_efficiency_raw": round(ray_raw, 3), "projection": proj,
               "commit_bound_from_nodes": round(crossover, 1), "node_cores": args.node_cores, "price": args.price,
               "index_build_s": builds}
     atomic_write_json(args.out / "distributed.json", result)
-    ms = {k: round(v * 1000, 2) for k, v in split.items() if k != "tracks"}
-    split_rows = [{"stage": k, "where": w, "ms": ms[k]} for k, w in (
-        ("scan", "driver"), ("read", "worker: fingerprint + tags"), ("decode", "worker"), ("features", "worker"),
-        ("model", "worker (batches of 16)"), ("commit", "driver (transactions of 16)"))]
+    stages = (("scan", "driver"), ("read", "worker: fingerprint + tags"), ("decode", "worker"),
+              ("features", "worker: log-mels + audio signature"), ("model", "worker (batches of 16)"),
+              ("commit", "driver (transactions of 16)"))
+    split_rows = [{"stage": k, "where": w, "ms": round(split[k] * 1000, 2),
+                   "full_ms": round(split_full[k] * 1000, 2) if split_full else "not measured"} for k, w in stages]
+    total = lambda sp: round(sum(sp[k] for k in ("read", "decode", "features", "model")) * 1000, 1)  # noqa: E731
+    split_rows.append({"stage": "**worker total**", "where": "", "ms": total(split),
+                       "full_ms": total(split_full) if split_full else ""})
+    clip_desc = f"{split['tracks']} clips of {args.data.name}, {split['duration_s']:.0f} s, {split['windows']:.1f} windows"
+    full_desc = (f"{split_full['tracks']} tracks of {Path(full_data).name}, mean {split_full['duration_s'] / 60:.1f} "
+                 f"min, {split_full['windows']:.1f} windows" if split_full else "")
     md = ["# Indexing past one machine: local vs Ray", "",
           "Generated by `python benchmarks/distributed.py` — do not edit by hand.", "",
-          f"Data: {split['tracks']} files of {args.data.name} with the shipped model; every engine indexes the same "
+          f"Data: {split['tracks']} files of {args.data.name} with the shipped model (`{model_id}`); every engine indexes the same "
           "files into a fresh catalog in this one run. Shared 2-core machine: timings carry noise from other jobs.",
           "", "## Throughput on this machine", "",
           md_table(runs, [("engine", "engine"), ("tracks", "tracks"), ("seconds", "wall s"),
@@ -197,9 +238,12 @@ def main() -> None:
           "the torch threads its decode processes also need; a Ray worker does all of one track's work on "
           "its own core.", "",
           "## Per-track cost split (one thread)", "",
-          md_table(split_rows, [("stage", "stage"), ("where", "runs on"), ("ms", "ms per track")]), "",
-          f"A worker spends {worker * 1000:.0f} ms of CPU per track; the driver {split['commit'] * 1000:.2f} ms "
-          f"committing it and {split['scan'] * 1000:.2f} ms scanning it (local disk; shared storage is slower).", "",
+          md_table(split_rows, [("stage", "stage"), ("where", "runs on"), ("ms", f"ms per clip ({clip_desc})"),
+                                ("full_ms", "ms per full track" + (f" ({full_desc})" if full_desc else ""))]), "",
+          f"A worker spends {worker_basis * 1000:.0f} ms of CPU per {'full-length track' if split_full else 'clip'}; "
+          f"the driver {basis['commit'] * 1000:.2f} ms committing it and {basis['scan'] * 1000:.2f} ms scanning it "
+          "(local disk; shared storage is slower). Windows are capped at 16 a track, so the model's share stops "
+          "growing past about 48 s of audio; decoding grows with the length.", "",
           "## Projection for 1M and 10M tracks", "",
           f"Nodes of {args.node_cores} cores; wall = scan + max(workers, driver commit) + index build (the commit "
           "overlaps the workers; scan and build do not). Index build: the IVF-PQ train + add measured in "
@@ -207,23 +251,27 @@ def main() -> None:
                                                 "scaled linearly to sizes not measured there (an upper bound: "
                                                 "training uses a fixed sample)" if builds else
                                                 " (not measured yet: counted as 0)") +
-          f". Cost at {args.price} per core-hour (a placeholder: use your price). Clips are 30 s; full tracks cost "
-          "more to decode but not to embed (windows are capped at 16 a track).", "",
+          f". Cost at {args.price} per core-hour (a placeholder: use your price). Per-track costs: "
+          + ("the full-length tracks above" if split_full else "the 30 s clips above (full tracks cost more)")
+          + f"; workers at the {ray_eff:.0%} per-core efficiency the Ray engine reached here.", "",
           md_table(proj, [("tracks", "tracks"), ("nodes", "nodes"), ("cores", "cores"), ("workers_h", "workers h"),
                           ("commit_h", "commit h"), ("scan_h", "scan h"), ("build_h", "index h"),
                           ("wall_h", "wall h"), ("bottleneck", "bottleneck"), ("core_h", "core-hours"),
                           ("cost", "cost")]), "",
           "## Where it stops scaling, and what then", "",
-          f"- **Driver commit**: one SQLite writer commits {1 / split['commit']:.0f} tracks/s; the workers outpace it "
+          f"- **Driver commit**: one SQLite writer commits {1 / basis['commit']:.0f} tracks/s; the workers outpace it "
           f"from about {crossover:.0f} nodes of {args.node_cores} cores. Past that: shard the catalog (one SQLite "
           "per library folder, each committed by its own driver) or have workers write Parquet shards that one "
           "bulk load merges.",
           "- **Driver scan**: `os.walk` + `stat` of every file is serial; on network storage each stat is a round "
           "trip, so 10M files can take hours before the first track is sent. Then: scan top-level folders as Ray "
           "tasks, or feed the file list from the storage system's inventory.",
-          "- **Index build**: FAISS runs on the driver over every vector; catalog vectors are loaded at once "
-          "(10M x 138 floats = 5.5 GB, twice while combining). Then: build the IVF-PQ in a Ray job (train on a "
-          "sample, encode shards on workers, merge the inverted lists), streaming vectors from the catalog.",
+          f"- **Index build**: FAISS runs on the driver, serially after the last commit. It streams the catalog "
+          f"{BUILD_CHUNK:,} tracks at a time (memory: the index plus one chunk, not 10M x {split.get('dim', '?')} "
+          f"floats = {1e7 * split.get('dim', 0) * 4 / 2**30:.1f} GiB twice; measured in "
+          "[index_build.md](index_build.md)), but training and adding still run on one machine. Past that: "
+          "build the IVF-PQ in a Ray job (train on the sample, encode shards on workers, merge the inverted "
+          "lists), and update the index incrementally instead of rebuilding it on every run.",
           "- **Workers** scale linearly as long as the shared storage delivers the audio: 10M 5-minute MP3s are "
           "~50 TB, read once.", "", env_md(env), ""]
     atomic_write_text(args.out / "distributed.md", "\n".join(md))

@@ -43,9 +43,9 @@ def real_vectors(db: Path | None) -> tuple[np.ndarray, int]:
         cat.close()
         if len(g) >= 10:
             return combined_vectors(g, e), g.shape[1]
-    rng = np.random.default_rng(0)  # no catalog: 10 genre clusters in 128 + 10 dims
+    rng = np.random.default_rng(0)  # no catalog: 10 genre clusters in the shipped model's 200 + 10 dims
     g = rng.dirichlet(np.ones(10) * 0.3, 200)
-    e = np.maximum(rng.standard_normal((10, 128))[g.argmax(1)] + 0.5 * rng.standard_normal((200, 128)), 0)
+    e = np.maximum(rng.standard_normal((10, 200))[g.argmax(1)] + 0.5 * rng.standard_normal((200, 200)), 0)
     return combined_vectors(g, e), 10
 
 

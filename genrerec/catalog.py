@@ -13,8 +13,10 @@ import os
 import sqlite3
 import time
 import urllib.parse
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 
@@ -149,6 +151,20 @@ class Catalog:
     def transaction(self):
         return _Transaction(self)
 
+    @contextmanager
+    def snapshot(self) -> Iterator["Catalog"]:
+        """One consistent view across several reads (WAL keeps it while a writer commits),
+        so ids, vectors and `generation` read together describe the same catalog."""
+        if self.db.in_transaction:  # already inside one: that view holds
+            yield self
+            return
+        self.db.execute("BEGIN")
+        try:
+            yield self
+        finally:
+            if self.db.in_transaction:
+                self.db.execute("COMMIT")
+
     # --- rows ---
     def rows(self) -> dict[bytes, TrackRow]:
         cur = self.db.execute("SELECT id, path, size, mtime_ns, fingerprint, status, error, model_id, duration FROM tracks")
@@ -230,6 +246,43 @@ class Catalog:
         embs = np.stack([np.frombuffer(r[3], np.float32) for r in rows])
         return ids, [r[1] for r in rows], genres, embs
 
+    def _vector_filter(self, model_id: str | None) -> tuple[str, tuple]:
+        return ("WHERE status='ok' AND model_id=?", (model_id,)) if model_id else ("WHERE status='ok'", ())
+
+    def vector_ids(self, model_id: str | None = None) -> np.ndarray:
+        """Ids of usable tracks in id order: 8 bytes a track, for sampling without loading vectors."""
+        where, args = self._vector_filter(model_id)
+        cur = self.db.execute(f"SELECT id FROM tracks {where} ORDER BY id", args)
+        return np.fromiter((r[0] for r in cur), np.int64)
+
+    def iter_vectors(self, model_id: str | None = None, chunk: int = 100_000,
+                     ids: np.ndarray | None = None) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """(ids, genre vectors, embeddings) of usable tracks, `chunk` tracks at a time in id order
+        (only those in `ids` if given), so a catalog of millions never sits in memory at once."""
+        where, args = self._vector_filter(model_id)
+        if ids is not None:
+            ids = np.sort(np.asarray(ids, np.int64))
+            parts = (ids[i:i + 500] for i in range(0, len(ids), 500))  # under SQLite's bound-variable limit
+            queries = ((f"SELECT id, genres, embedding FROM tracks {where} AND id IN ({','.join('?' * len(p))})"
+                        " ORDER BY id", args + tuple(int(i) for i in p)) for p in parts)
+            rows: list = []
+            for q, a in queries:
+                rows += self.db.execute(q, a).fetchall()
+                if len(rows) >= chunk:
+                    yield _vector_rows(rows)
+                    rows = []
+            if rows:
+                yield _vector_rows(rows)
+            return
+        last = -1
+        while True:
+            rows = self.db.execute(f"SELECT id, genres, embedding FROM tracks {where} AND id>? ORDER BY id LIMIT ?",
+                                   args + (last, chunk)).fetchall()
+            if not rows:
+                return
+            last = rows[-1][0]
+            yield _vector_rows(rows)
+
     def failures(self) -> list[tuple[bytes, str]]:
         return self.db.execute("SELECT path, error FROM tracks WHERE status='failed' ORDER BY path").fetchall()
 
@@ -266,6 +319,14 @@ class Catalog:
         if status:
             return self.db.execute("SELECT count(*) FROM tracks WHERE status=?", (status,)).fetchone()[0]
         return self.db.execute("SELECT count(*) FROM tracks").fetchone()[0]
+
+
+def _vector_rows(rows: list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(id, genres, embedding) rows -> arrays, without a Python object per float."""
+    ids = np.array([r[0] for r in rows], np.int64)
+    genres = np.frombuffer(b"".join(r[1] for r in rows), np.float32).reshape(len(rows), -1)
+    embs = np.frombuffer(b"".join(r[2] for r in rows), np.float32).reshape(len(rows), -1)
+    return ids, genres, embs
 
 
 def _sig_blob(sig: np.ndarray) -> bytes:

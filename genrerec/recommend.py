@@ -151,6 +151,10 @@ class Recommender:
 
     def _load(self) -> None:
         """Read the catalog's current snapshot (again after another process re-indexed)."""
+        with self.catalog.snapshot():  # vectors, index and tags of one generation, even while `index` runs
+            self._load_snapshot()
+
+    def _load_snapshot(self) -> None:
         catalog, db_dir, genre_weight = self.catalog, self.db_dir, self.genre_weight
         self.generation = catalog.generation
         self.model_id = catalog.get_meta("model_id")

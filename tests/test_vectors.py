@@ -45,3 +45,69 @@ def test_ivfpq_finds_near_neighbours_in_a_fraction_of_the_memory(tmp_path):
     assert back.kind == "ivfpq" and len(back) == 4000 and np.array_equal(back.query(q, 10)[1], got)
     back.remove(np.array([1000]))
     assert len(back) == 3999 and 1000 not in back.ids()
+
+
+def catalog_of(tmp_path, n: int, seed: int = 0):
+    """A catalog of n usable tracks of model "m", plus failed tracks and tracks of another model."""
+    from genrerec.catalog import Catalog
+
+    rng = np.random.default_rng(seed)
+    cat = Catalog(tmp_path / "catalog.sqlite")
+    style = rng.integers(0, 20, n)
+    g = rng.dirichlet(np.ones(4) * 0.3, 20)[style].astype(np.float32)
+    e = np.maximum(rng.standard_normal((20, 10))[style] + 0.4 * rng.standard_normal((n, 10)), 0).astype(np.float32)
+    with cat.transaction():
+        for i in range(n):
+            cat.upsert(f"t{i}.mp3".encode(), 1, 1, f"fp{i}", status="ok", model_id="m", genres=g[i], embedding=e[i])
+            if i % 7 == 0:
+                cat.upsert(f"bad{i}.mp3".encode(), 1, 1, None, status="failed", error="cannot decode")
+            if i % 11 == 0:
+                cat.upsert(f"old{i}.mp3".encode(), 1, 1, f"o{i}", status="ok", model_id="old",
+                           genres=g[i], embedding=e[i])
+    return cat
+
+
+def test_catalog_vectors_stream_in_chunks_in_id_order(tmp_path):
+    cat = catalog_of(tmp_path, 300)
+    ids, _, g, e = cat.vectors("m")
+    chunks = list(cat.iter_vectors("m", chunk=64))
+    assert [len(c[0]) for c in chunks] == [64, 64, 64, 64, 44]
+    assert np.array_equal(np.concatenate([c[0] for c in chunks]), ids)
+    assert np.array_equal(np.concatenate([c[2] for c in chunks]), e)
+    assert np.array_equal(cat.vector_ids("m"), ids)
+    pick = ids[::-3]  # any order in, id order out, only those
+    got = np.concatenate([c[0] for c in cat.iter_vectors("m", chunk=10, ids=pick)])
+    assert np.array_equal(got, np.sort(pick))
+
+
+def test_index_built_a_chunk_at_a_time_equals_the_whole_catalog_at_once(tmp_path):
+    from genrerec.vectors import build_vector_index
+
+    cat = catalog_of(tmp_path, 500)
+    ids, _, g, e = cat.vectors("m")
+    whole = VectorIndex(14, "flat")
+    whole.add(ids, combined_vectors(g, e))
+    chunked = build_vector_index(cat, "m", chunk=37)
+    assert chunked.kind == "flat" and chunked.ids() == set(ids.tolist())
+    q = combined_vectors(g[::25], e[::25])
+    assert np.array_equal(chunked.query(q, 10)[1], whole.query(q, 10)[1])
+    pq = build_vector_index(cat, "m", kind="ivfpq", chunk=37)  # trained on a sample fetched by id
+    assert pq.kind == "ivfpq" and pq.ids() == set(ids.tolist())
+    _, want = whole.query(q, 10)
+    _, got = pq.query(q, 10)
+    assert np.mean([len(set(a) & set(b)) / 10 for a, b in zip(got, want)]) >= 0.6
+
+
+def test_a_snapshot_keeps_one_view_while_another_process_commits(tmp_path):
+    from genrerec.catalog import Catalog
+
+    reader = catalog_of(tmp_path, 30)
+    writer = Catalog(tmp_path / "catalog.sqlite")
+    before = reader.generation
+    with reader.snapshot():
+        assert len(reader.vector_ids("m")) == 30
+        with writer.transaction():
+            writer.upsert(b"new.mp3", 1, 1, "fpn", status="ok", model_id="m", genres=np.ones(4, np.float32),
+                          embedding=np.ones(10, np.float32))
+        assert len(reader.vector_ids("m")) == 30 and reader.generation == before  # still the old view
+    assert len(reader.vector_ids("m")) == 31 and reader.generation == before + 1
