@@ -62,12 +62,12 @@ def cost_split(model, root: Path, db: Path, limit: int | None = None) -> dict:
             continue
         t2 = time.perf_counter()
         specs = log_mel_spectrogram(wavs, fc)[..., : fc.window_frames].numpy().astype(np.float16)
-        signature(specs)
+        sig = signature(specs)
         t3 = time.perf_counter()
         t["read"] += t1 - t0
         t["decode"] += t2 - t1
         t["features"] += t3 - t2
-        done.append((f, fp, tags, specs, dur))
+        done.append((f, fp, tags, sig, specs, dur))
     embs = []
     for i in range(0, len(done), BATCH):  # batched as the engines run the model
         t0 = time.perf_counter()
@@ -77,9 +77,10 @@ def cost_split(model, root: Path, db: Path, limit: int | None = None) -> dict:
     for i in range(0, len(done), BATCH):  # one transaction per batch, as the driver commits
         t0 = time.perf_counter()
         with cat.transaction():
-            for (f, fp, tags, _, _), te in zip(done[i:i + BATCH], embs[i:i + BATCH]):
+            for (f, fp, tags, sig, _, _), te in zip(done[i:i + BATCH], embs[i:i + BATCH]):
                 cat.upsert(f.rel, f.size, f.mtime_ns, fp, status="ok", duration=te.duration, tags=tags,
-                           model_id=model.model_id, genres=te.genres, embedding=te.embedding)
+                           model_id=model.model_id, genres=te.genres, embedding=te.embedding, signature=sig,
+                           tag_scores=te.tags)
         t["commit"] += time.perf_counter() - t0
     cat.close()
     torch.set_num_threads(threads)

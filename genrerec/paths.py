@@ -163,7 +163,7 @@ def recommender_path(rec, a, b, n: int):
         raise RecommendError("a path needs two different recordings as its ends")
 
     def knn(vec: np.ndarray, k: int) -> list[int]:
-        _, ids = rec.index.query(vec.astype(np.float32), k)
+        _, ids = rec.search(vec.astype(np.float32), k)
         return [rec.row_of[int(i)] for i in ids[0] if int(i) in rec.row_of]
 
     ends = {rec.group_of.get(ta, ta), rec.group_of.get(tb, tb)}

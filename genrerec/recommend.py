@@ -395,6 +395,13 @@ class Recommender:
         picks.sort(key=lambda x: x[0])
         return [r for _, r in picks][:n]
 
+    def search(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """The index's k nearest tracks, compressed-index candidates re-scored with the exact vectors."""
+        return self.index.query(query, k, rerank=self._exact_vectors)
+
+    def _exact_vectors(self, ids: np.ndarray) -> np.ndarray:
+        return self.vectors[[self.row_of[int(i)] for i in ids]]
+
     def id_of_path(self, path: Path) -> int:
         return self.id_of_rel[os.fsencode(os.path.relpath(path, self.root))]
 
@@ -408,7 +415,7 @@ class Recommender:
         """k tracks for one query that pass `flt` (recorded in it), skipping files gone since indexing."""
         total = len(self.index)
         while True:
-            scores, found = self.index.query(query, min(pool, total))
+            scores, found = self.search(query, min(pool, total))
             cand = [(int(i), float(s)) for i, s in zip(found[0], scores[0]) if i >= 0 and flt.allowed(int(i))]
             if cand:
                 keys = np.array([s for _, s in cand]) - flt.penalty([i for i, _ in cand])

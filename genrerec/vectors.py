@@ -8,6 +8,7 @@ import json
 import logging
 import os
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -30,6 +31,7 @@ HNSW_THRESHOLD = 100_000  # exact below (<= 4 ms a query at 100k), HNSW above: d
 IVFPQ_THRESHOLD = 2_000_000
 IVFPQ_TRAIN_SAMPLE = 50_000  # vectors the OPQ rotation, coarse centroids and PQ codebooks learn from
 IVFPQ_NPROBE = 32
+IVFPQ_RERANK = 4  # candidates per wanted result that a reader holding the full vectors re-scores exactly
 BUILD_CHUNK = 100_000  # tracks read from the catalog at a time while building the index (~90 MB for v2)
 
 
@@ -107,10 +109,25 @@ class VectorIndex:
             raise NotImplementedError("HNSW cannot remove vectors; rebuild the index")
         self.index.remove_ids(faiss.IDSelectorArray(np.asarray(ids, np.int64)))
 
-    def query(self, vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """(scores [q, k], ids [q, k]); id -1 where fewer than k exist."""
+    def query(self, vectors: np.ndarray, k: int,
+              rerank: Callable[[np.ndarray], np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(scores [q, k], ids [q, k]); id -1 where fewer than k exist.
+
+        For a compressed (`ivfpq`) index, `rerank` (ids -> their full vectors, as
+        the Recommender holds them) re-scores IVFPQ_RERANK x k candidates exactly:
+        PQ codes alone rank near neighbours only roughly."""
         k = max(1, min(k, len(self)))
-        return self.index.search(np.ascontiguousarray(np.atleast_2d(vectors), np.float32), k)
+        q = np.ascontiguousarray(np.atleast_2d(vectors), np.float32)
+        if rerank is None or self.kind != "ivfpq":
+            return self.index.search(q, k)
+        scores, ids = self.index.search(q, min(len(self), k * IVFPQ_RERANK))
+        out_s, out_i = np.full((len(q), k), -np.inf, np.float32), np.full((len(q), k), -1, np.int64)
+        for r in range(len(q)):
+            cand = ids[r][ids[r] >= 0]
+            exact = rerank(cand) @ q[r]
+            top = np.argsort(-exact, kind="stable")[:k]
+            out_s[r, :len(top)], out_i[r, :len(top)] = exact[top], cand[top]
+        return out_s, out_i
 
     def save(self, path: str | os.PathLike) -> None:
         import faiss
