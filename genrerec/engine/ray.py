@@ -38,16 +38,24 @@ def import_ray():
 
 
 class Embedder:
-    """One Ray worker: holds the model, turns a batch of jobs into results."""
+    """One Ray worker: holds the model, turns a batch of jobs into results.
 
-    def __init__(self, model):
+    The model comes with each call as a reference in a list (`model_box`) and
+    is fetched once: an actor whose constructor took the 3 MB model (an
+    object-store argument) could not be restarted after the node holding it
+    was lost (ray-project/ray#53727), while a method's arguments are resolved
+    again when Ray retries the call on the restarted actor."""
+
+    def __init__(self, model=None):
         import torch
 
         torch.set_num_threads(1)  # one CPU per actor, as the local engine's workers
         self.model = model
         self.host = socket.gethostname()
 
-    def embed(self, jobs: list[Job]) -> list[dict]:
+    def embed(self, jobs: list[Job], model_box: list | None = None) -> list[dict]:
+        if self.model is None:  # first call, or first after a restart
+            self.model = import_ray().get(model_box[0])
         prepared = []
         for job in jobs:
             if not os.access(job.path, os.R_OK):  # e.g. the library is not mounted on this node
@@ -103,16 +111,15 @@ class RayEngine:
             n = min(n, -(-len(jobs) // batch_tracks))
             env = {k: os.environ[k] for k in _FORWARDED_ENV if k in os.environ}
             remote = ray.remote(num_cpus=1, max_restarts=MAX_RETRIES, max_task_retries=MAX_RETRIES)(Embedder)
-            model_ref = ray.put(model)
-            actors = [remote.options(runtime_env={"env_vars": env} if env else None).remote(model_ref)
-                      for _ in range(n)]
+            model_box = [ray.put(model)]  # in a list: the actor gets the reference, not a copy per call
+            actors = [remote.options(runtime_env={"env_vars": env} if env else None).remote() for _ in range(n)]
             batches = [list(jobs[i:i + batch_tracks]) for i in range(0, len(jobs), batch_tracks)]
             pending: deque = deque()
             sent = 0
             while pending or (sent < len(batches) and not (stop and stop.is_set())):
                 # on stop (Ctrl-C, SIGTERM) send nothing more, but hand back the batches in flight to be committed
                 while sent < len(batches) and len(pending) < n * self.in_flight and not (stop and stop.is_set()):
-                    pending.append(actors[sent % n].embed.remote(batches[sent]))  # round robin
+                    pending.append(actors[sent % n].embed.remote(batches[sent], model_box))  # round robin
                     sent += 1
                 yield from ray.get(pending.popleft())  # in job order: the local engine's commit batches
         finally:
