@@ -1,13 +1,15 @@
 #!/usr/bin/env python
 """Is the local engine unchanged by the engine seam? Indexes the same files with
-the code of a baseline commit (default: the last one before index.py was split
-and the Ray engine added) and with this checkout, alternating runs in fresh
-processes, with the same model file (the v1 CNN, which both have), and compares
-wall time and the catalogs they write (same tracks, same failures, same
-vectors).
+the code of several revisions, alternating runs in fresh processes, with the
+same model file (the v1 CNN, which all of them have), and compares wall time and
+the catalogs they write (same tracks, same failures, same vectors) with the
+first revision's.
 
-Default data: ../shared/gtzan. The baseline is checked out with `git worktree`
-into a temporary folder. Writes docs/benchmarks/local_engine.{json,md}.
+Default revisions: the last commit before index.py was split (the baseline),
+the commit that added the Ray engine (the seam and nothing later), and this
+checkout (the seam plus later features such as duplicate signatures). Default
+data: ../shared/gtzan. Revisions are checked out with `git worktree` into a
+temporary folder. Writes docs/benchmarks/local_engine.{json,md}.
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ from common import DEFAULT_DATA, DOCS, ROOT, env_md, environment, md_table
 
 from genrerec.utils import atomic_write_json, atomic_write_text
 
-BASELINE = "7a81cff^"  # 7a81cff split index.py into scan/vectors/lock/library/engine
+REVISIONS = "7a81cff^,e184611,HEAD"  # 7a81cff split index.py; e184611 added the Ray engine on that seam
+ROLES = {"7a81cff^": "before the split", "e184611": "split + Ray engine, nothing later", "HEAD": "this checkout"}
 MODEL = "genrerec/assets/genrerec-cnn-gtzan-v1.pt"
 
 RUN = """
@@ -39,7 +42,7 @@ print(json.dumps({"seconds": time.perf_counter() - t0, "indexed": s.indexed, "fa
 
 
 def catalog_state(db: Path) -> dict:
-    """{path: (status, embedding bytes or error)} of a catalog."""
+    """{path: (status, embedding, genres, error)} of a catalog."""
     import sqlite3
 
     con = sqlite3.connect(db / "catalog.sqlite")
@@ -59,65 +62,73 @@ def max_vector_diff(a: dict, b: dict) -> float:
     return worst
 
 
+def git(*args: str) -> str:
+    return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    ap.add_argument("--baseline", default=BASELINE, help="git revision to compare with")
+    ap.add_argument("--revisions", default=REVISIONS, help="comma list of git revisions; the first is the baseline")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--out", type=Path, default=DOCS)
     args = ap.parse_args()
     if not args.data.is_dir():
         raise SystemExit(f"{args.data}: no such folder (give --data DIR with audio files)")
     env = environment()
-    base_sha = subprocess.run(["git", "rev-parse", "--short", args.baseline], cwd=ROOT, capture_output=True,
-                              text=True, check=True).stdout.strip()
-    head_sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
-                              text=True, check=True).stdout.strip()
-    runs: dict[str, list[float]] = {"baseline": [], "current": []}
+    revs = args.revisions.split(",")
+    shas = [git("rev-parse", "--short", r) for r in revs]
+    runs: dict[str, list[float]] = {r: [] for r in revs}
     states: dict[str, dict] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        tree = Path(tmp) / "baseline"
-        subprocess.run(["git", "worktree", "add", "--detach", "-q", str(tree), args.baseline], cwd=ROOT, check=True)
+        trees = {r: Path(tmp) / f"rev{i}" for i, r in enumerate(revs)}
+        for r, t in trees.items():
+            git("worktree", "add", "--detach", "-q", str(t), r)
         try:
-            for r in range(args.repeats):
-                for name, code in (("baseline", tree), ("current", ROOT)):  # alternate: drift hits both alike
-                    db = Path(tmp) / f"{name}-{r}"
+            for k in range(args.repeats):
+                for r, code in trees.items():  # alternate: drift in machine load hits every revision alike
+                    db = Path(tmp) / f"db-{revs.index(r)}-{k}"
                     out = subprocess.run([sys.executable, "-c", RUN, str(args.data), str(db), str(code / MODEL)],
                                          capture_output=True, text=True, cwd=tmp,
                                          env={**os.environ, "PYTHONPATH": str(code)})
                     if out.returncode:
-                        raise SystemExit(f"{name} run failed:\n{out.stderr[-2000:]}")
+                        raise SystemExit(f"{r} run failed:\n{out.stderr[-2000:]}")
                     res = json.loads(out.stdout.strip().splitlines()[-1])
-                    runs[name].append(res["seconds"])
-                    states.setdefault(name, catalog_state(db))
-                    print(name, r, res, f"load {os.getloadavg()[0]:.1f}", flush=True)
+                    runs[r].append(res["seconds"])
+                    states.setdefault(r, catalog_state(db))
+                    print(r, k, res, f"load {os.getloadavg()[0]:.1f}", flush=True)
         finally:
-            subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT)
-    a, b = states["baseline"], states["current"]
-    same_tracks = set(a) == set(b) and all(a[p][0] == b[p][0] for p in a)
-    n_ok = sum(1 for v in b.values() if v[0] == "ok")
-    diff = max_vector_diff(a, b)
-    rows = [{"code": f"{name} ({sha})", "runs": len(runs[name]),
-             "median_s": round(statistics.median(runs[name]), 2),
-             "tracks_per_s": round(n_ok / statistics.median(runs[name]), 2),
-             "all_s": ", ".join(f"{s:.1f}" for s in runs[name])}
-            for name, sha in (("baseline", base_sha), ("current", head_sha))]
-    change = rows[1]["median_s"] / rows[0]["median_s"] - 1
-    result = {"environment": env, "data": str(args.data), "model": MODEL, "baseline": base_sha, "current": head_sha,
-              "rows": rows, "same_tracks_and_status": same_tracks, "max_vector_diff": diff, "tracks_ok": n_ok,
-              "median_change": round(change, 3)}
+            for t in trees.values():
+                subprocess.run(["git", "worktree", "remove", "--force", str(t)], cwd=ROOT)
+    base = states[revs[0]]
+    base_median = statistics.median(runs[revs[0]])
+    rows = []
+    for r, sha in zip(revs, shas):
+        st = states[r]
+        n_ok = sum(1 for v in st.values() if v[0] == "ok")
+        med = statistics.median(runs[r])
+        same = set(st) == set(base) and all(st[p][0] == base[p][0] for p in base)
+        rows.append({"revision": f"`{sha}` ({ROLES.get(r, r)})", "sha": sha, "runs": len(runs[r]),
+                     "median_s": round(med, 2), "tracks_per_s": round(n_ok / med, 2),
+                     "change": f"{med / base_median - 1:+.1%}", "median_change": round(med / base_median - 1, 3),
+                     "same_tracks": "yes" if same else "**no**", "max_vector_diff": max_vector_diff(base, st),
+                     "all_s": ", ".join(f"{s:.1f}" for s in runs[r])})
+    seam = rows[1] if len(rows) > 2 else rows[-1]
+    result = {"environment": env, "data": str(args.data), "model": MODEL, "baseline": shas[0], "rows": rows,
+              "seam": seam["sha"], "median_change": seam["median_change"],
+              "same_tracks_and_status": all(r["same_tracks"] == "yes" for r in rows),
+              "max_vector_diff": max(r["max_vector_diff"] for r in rows)}
     atomic_write_json(args.out / "local_engine.json", result)
     md = ["# The local engine before and after the engine seam", "",
           "Generated by `python benchmarks/local_engine.py` — do not edit by hand.", "",
-          f"The same {len(b)} files of {args.data.name}, indexed into a fresh catalog by the code of `{base_sha}` "
-          f"(before index.py was split and the Ray engine added) and of `{head_sha}` (this checkout), "
-          f"{args.repeats} runs each, alternating, each in a fresh process with the default local engine and the "
-          f"same model file (`{MODEL}`).", "",
-          md_table(rows, [("code", "code"), ("runs", "runs"), ("median_s", "median wall s"),
-                          ("tracks_per_s", "tracks/s"), ("all_s", "every run, s")]), "",
-          f"Median wall time changed by {change:+.1%}. The catalogs hold "
-          + ("the same tracks with the same status" if same_tracks else "**different tracks or statuses**")
-          + f"; the largest difference between any stored embedding or genre value is {diff:.2g}.", "",
+          f"The same {len(base)} files of {args.data.name}, indexed into a fresh catalog by the code of each "
+          f"revision, {args.repeats} runs each, alternating between revisions, each run in a fresh process with the "
+          f"default local engine and the same model file (`{MODEL}`). `change` is the median wall time against "
+          f"the first row; `vector diff` the largest difference of any stored embedding or genre value from the "
+          "first row's catalog.", "",
+          md_table(rows, [("revision", "revision"), ("runs", "runs"), ("median_s", "median wall s"),
+                          ("tracks_per_s", "tracks/s"), ("change", "change"), ("same_tracks", "same tracks"),
+                          ("max_vector_diff", "vector diff"), ("all_s", "every run, s")]), "",
           env_md(env), ""]
     atomic_write_text(args.out / "local_engine.md", "\n".join(md))
     print("\n".join(md))

@@ -23,11 +23,14 @@ from common import DOCS, md_table
 from genrerec.utils import atomic_write_text
 
 FILES = ["accuracy", "retrieval", "ablations", "temperature", "temperature-resnet18", "speed", "scale", "web",
-         "musicnn_cv", "albums", "peers_speed"]
+         "musicnn_cv", "albums", "peers_speed", "scale-ivfpq", "index_build", "local_engine", "distributed"]
 # Wall-clock fields move with machine load; they are compared apart from the quality numbers.
 TIMING_KEYS = {"train_minutes", "build_s", "p50_ms", "p99_ms", "wall_s", "tracks_per_s", "x_realtime",
                "decode_ms", "features_ms", "model_ms", "p50", "p95", "max", "server_start_s", "catalog_build_s",
-               "seconds", "x_analysed", "peak_mb"}
+               "seconds", "x_analysed", "peak_mb", "p50_ms_rerank", "train_s", "add_s", "median_s", "median_change",
+               "commit_s_per_track", "ray_start_s", "ray_efficiency", "ray_efficiency_raw", "workers_h", "commit_h",
+               "scan_h", "build_h", "wall_h", "core_h", "cost", "commit_bound_from_nodes", "read", "decode",
+               "features", "model", "commit", "scan", "load"}
 
 
 def _load(folder: Path) -> dict[str, dict]:
@@ -144,6 +147,33 @@ def headline(res: dict[str, dict]) -> list[dict]:
         rt = rows["recommend round trip in the page, fetch (ms)"]
         add(f"web app: recommendation round trip, {res['web']['history']}-track history, p95 ms", "< 150",
             rt["p95"], rt["p95"] < 150)
+    if "scale-ivfpq" in res:
+        for r in res["scale-ivfpq"]["rows"]:
+            if "(default)" in r["index"]:
+                add(f"IVF-PQ index at {r['vectors']:,} synthetic {res['scale-ivfpq']['dim']}-d vectors: recall@10 "
+                    "PQ codes / re-ranked by the Recommender, bytes a track, p50 ms", "-",
+                    f"{r['recall@10']} / {r['recall@10_rerank']}, {r['bytes_per_track']} B, {r['p50_ms_rerank']} ms",
+                    None)
+    if "index_build" in res:
+        ib = res["index_build"]
+        for kind in sorted({r["kind"] for r in ib["rows"]}):
+            a, b = (_row(ib["rows"], kind=kind, method=m) for m in ("at once", "streamed"))
+            add(f"index build ({kind}) from a {ib['tracks']:,}-track catalog: peak memory streamed vs at once, MB",
+                "below at once", f"{b['peak_mb']:.0f} vs {a['peak_mb']:.0f}", b["peak_mb"] < a["peak_mb"])
+    if "local_engine" in res:
+        le = res["local_engine"]
+        same = le["same_tracks_and_status"] and le["max_vector_diff"] <= 1e-5
+        add(f"local engine before ({le['baseline']}) vs after the engine seam ({le['seam']}): median wall time "
+            "change; same catalog", "unchanged (within 10%, same vectors)",
+            f"{le['median_change']:+.1%}; " + ("same tracks and vectors" if same else
+                                               f"**differs** (max diff {le['max_vector_diff']:.2g})"),
+            same and abs(le["median_change"]) <= 0.10)
+    if "distributed" in res:
+        runs = res["distributed"]["runs"]
+        local = [r["tracks_per_s"] for r in runs if r["engine"].startswith("local")]
+        ray2 = next(r for r in runs if r["engine"].startswith("Ray, 2"))
+        add(f"Ray engine, 2 workers vs local engine (runs before and after) on 2 cores, {ray2['tracks']} clips, "
+            "tracks/s", "-", f"{ray2['tracks_per_s']} vs {' / '.join(map(str, local))}", None)
     return out
 
 

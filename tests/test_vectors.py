@@ -111,3 +111,21 @@ def test_a_snapshot_keeps_one_view_while_another_process_commits(tmp_path):
                           embedding=np.ones(10, np.float32))
         assert len(reader.vector_ids("m")) == 30 and reader.generation == before  # still the old view
     assert len(reader.vector_ids("m")) == 31 and reader.generation == before + 1
+
+
+def test_a_reader_holding_the_vectors_reranks_compressed_candidates_exactly():
+    v = clustered_tracks(4000, seed=1)
+    ids = np.arange(4000)
+    vi = VectorIndex(v.shape[1], "ivfpq", n_hint=len(v))
+    vi.train(v)
+    vi.add(ids, v)
+    exact = VectorIndex(v.shape[1], "flat")
+    exact.add(ids, v)
+    q = v[5::80]
+    want_s, want = exact.query(q, 10)
+    _, rough = vi.query(q, 10)
+    got_s, got = vi.query(q, 10, rerank=lambda found: v[found])
+    recall = lambda found: np.mean([len(set(a) & set(b)) / 10 for a, b in zip(found, want)])  # noqa: E731
+    assert recall(got) >= 0.95 and recall(got) > recall(rough), (recall(got), recall(rough))
+    assert np.allclose(got_s, np.sum(v[got] * q[:, None], -1), atol=1e-5)  # exact scores, best first
+    assert np.all(np.diff(got_s, axis=1) <= 0)
