@@ -129,6 +129,8 @@ def main() -> None:
           md_table(rows, [("revision", "revision"), ("runs", "runs"), ("median_s", "median wall s"),
                           ("tracks_per_s", "tracks/s"), ("change", "change"), ("same_tracks", "same tracks"),
                           ("max_vector_diff", "vector diff"), ("all_s", "every run, s")]), "",
+          f"The engine seam itself is the second row ({seam['change']} against the baseline); a later row also "
+          "carries the features added since, such as the audio signature stored for duplicate detection.", "",
           env_md(env), ""]
     atomic_write_text(args.out / "local_engine.md", "\n".join(md))
     print("\n".join(md))

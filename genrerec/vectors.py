@@ -25,7 +25,7 @@ INDEX_META = "index.json"
 GENRE_WEIGHT = 0.25  # share of the genre vector in the combined similarity (embedding gets the rest); chosen
 # for v2 on both GTZAN CV (p@5 0.74, docs/benchmarks/musicnn_cv.md) and soundtrack albums (0.60, albums.md):
 # 0.5 suits GTZAN best (0.79) but pulls albums to 0.56; 0 suits albums (0.63) but GTZAN falls to 0.66
-HNSW_THRESHOLD = 100_000  # exact below (<= 4 ms a query at 100k), HNSW above: docs/benchmarks/scale.md
+HNSW_THRESHOLD = 100_000  # exact below (4.6 ms a query at 100k of v2's 210-d), HNSW above: docs/benchmarks/scale.md
 # HNSW keeps every float (~1.1 GB at 1M, ~11 GB at 10M for v2) and takes hours to build past a few million on a few cores;
 # above this, OPQ + IVF-PQ: ~121 bytes a track at v2's 210 dims, trained on a sample (docs/benchmarks/scale-ivfpq.md)
 IVFPQ_THRESHOLD = 2_000_000
