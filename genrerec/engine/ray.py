@@ -14,6 +14,7 @@ every node (shared storage). Ray is imported only when this engine runs.
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import threading
@@ -68,6 +69,10 @@ class Embedder:
         return encode_prepared(self.model, prepared)
 
 
+def _quiet_auth_enabled(record: logging.LogRecord) -> bool:
+    return not record.getMessage().startswith("Token authentication is enabled")
+
+
 class RayEngine:
     """Runs the map step on Ray.
 
@@ -89,6 +94,9 @@ class RayEngine:
         """Join (or start) Ray; True if this call started it and must shut it down."""
         if ray.is_initialized():
             return False
+        # Ray announces its secure default (token auth on) on every local start; its warning
+        # when auth is *off* is kept
+        logging.getLogger("ray._private.authentication.authentication_token_setup").addFilter(_quiet_auth_enabled)
         opts: dict = {"include_dashboard": False, "log_to_driver": False, "logging_level": "WARNING"}
         if self.address is None and not os.environ.get("RAY_ADDRESS"):  # a new local instance
             opts["num_cpus"] = self.workers or os.cpu_count() or 1
