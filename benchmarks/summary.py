@@ -23,7 +23,7 @@ from common import DOCS, md_table
 from genrerec.utils import atomic_write_text
 
 FILES = ["accuracy", "retrieval", "ablations", "temperature", "temperature-resnet18", "speed", "scale", "web",
-         "musicnn_cv", "albums", "peers_speed", "scale-ivfpq", "index_build", "local_engine", "distributed"]
+         "musicnn_cv", "albums", "peers_speed", "temperature-musicnn", "scale-ivfpq", "index_build", "local_engine", "distributed"]
 # Wall-clock fields move with machine load; they are compared apart from the quality numbers.
 TIMING_KEYS = {"train_minutes", "build_s", "p50_ms", "p99_ms", "wall_s", "tracks_per_s", "x_realtime",
                "decode_ms", "features_ms", "model_ms", "p50", "p95", "max", "server_start_s", "catalog_build_s",
@@ -81,7 +81,7 @@ def headline(res: dict[str, dict]) -> list[dict]:
     if "ablations" in res:
         p5s = [r["p5_combined"] for r in res["ablations"]["rows"] if isinstance(r["p5_combined"], float)]
         add("ablations: best precision@5 of any variant tried", ">= 0.70", max(p5s), max(p5s) >= 0.70)
-    for f in ("temperature", "temperature-resnet18"):
+    for f in ("temperature", "temperature-resnet18", "temperature-musicnn"):
         if f in res:
             rows = res[f]["rows"]
             k = max(r["history_genres"] for r in rows)

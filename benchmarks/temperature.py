@@ -26,14 +26,17 @@ from genrerec.data import scan_genre_tree
 from genrerec.utils import atomic_path, atomic_write_json, atomic_write_text
 
 TEMPS = [0.0, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0]
+# the shipped v2 model's recipe (docs/model-card.md), run per fold: head fine-tuning of the MSD backbone
+V2_RECIPE = {"musicnn": {"epochs": 40, "tag": "head-s0", "finetune": "head", "patience": 40, "seed": 0}}
 
 
 def main() -> None:
     ap = cv_parser(__doc__)
     ap.add_argument("--listeners", type=int, default=30, help="per history size and fold")
     ap.add_argument("--n", type=int, default=10, help="playlist length")
-    ap.add_argument("--model", default="cnn", choices=["cnn", "resnet18"],
-                    help="which fold models embed the clips; outputs other than cnn get a -MODEL suffix")
+    ap.add_argument("--model", default="cnn", choices=["cnn", "resnet18", "musicnn"],
+                    help="which fold models embed the clips; outputs other than cnn get a -MODEL suffix "
+                         "(musicnn: the shipped v2 recipe, pretrained MSD backbone + genre head, 40 epochs)")
     args = parse_cv_args(ap)
     stem = "temperature" if args.model == "cnn" else f"temperature-{args.model}"
     if args.quick:
@@ -44,7 +47,9 @@ def main() -> None:
     rng = np.random.default_rng(0)
     stats: dict[tuple[int, float], dict[str, list]] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        for fi, (fold, ckpt) in enumerate(fold_models(args.data, args.runs, args.folds, args.model, args.epochs)):
+        recipe = {**V2_RECIPE.get(args.model, {}), **({"epochs": args.epochs} if args.quick or
+                                                     args.model not in V2_RECIPE else {})}
+        for fi, (fold, ckpt) in enumerate(fold_models(args.data, args.runs, args.folds, args.model, **recipe)):
             lib = Path(tmp) / f"fold{fi}"
             held = [c for c in clips if fold[c.key] == "test"]
             for c in held:
