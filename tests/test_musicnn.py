@@ -174,3 +174,25 @@ def test_backbone_without_genre_head_is_refused_with_advice():
 
     with pytest.raises(CheckpointError, match="genrerec train --model musicnn"):
         load_model(pretrained_model_path("msd"))
+
+
+def test_inference_pools_over_frequency_first_with_the_same_numbers():
+    from genrerec.models.musicnn import _FreqPooledConv
+
+    torch.manual_seed(0)
+    block = _FreqPooledConv(12, (7, 38), (3, 3))
+    with torch.no_grad():  # statistics as after training, and some negative scales
+        block.bn.weight.copy_(torch.randn(12))
+        block.bn.bias.copy_(torch.randn(12))
+        block.bn.running_mean.copy_(torch.randn(12))
+        block.bn.running_var.copy_(torch.rand(12) + 0.1)
+    assert (block.bn.weight < 0).any() and (block.bn.weight > 0).any()
+    x = torch.randn(4, 1, 50, 96)
+    block.eval()
+    with torch.no_grad():
+        fast = block(x)
+        block.training = True  # the full path: ReLU + batch norm over every frequency, then the max
+        block.bn.training = False  # ... with the same fixed statistics
+        slow = block(x)
+    assert fast.shape == slow.shape == (4, 12, 50)
+    assert torch.equal(fast, slow)
