@@ -26,11 +26,10 @@ import numpy as np
 from common import DEFAULT_DATA, DOCS, ROOT, env_md, environment, md_table
 
 from genrerec import index_library, load_model
-from genrerec.audio import AudioError, read_windows
+from genrerec.audio import AudioError
 from genrerec.catalog import Catalog
 from genrerec.duplicates import signature
-from genrerec.embed import MAX_WINDOWS, window_hop_s
-from genrerec.features import log_mel_spectrogram
+from genrerec.embed import decode_windows, windows_to_specs
 from genrerec.scan import fingerprint, read_tags, scan_library
 from genrerec.utils import atomic_write_json, atomic_write_text
 from genrerec.vectors import BUILD_CHUNK
@@ -40,7 +39,7 @@ BATCH = 16  # index_library's batch_tracks
 
 def cost_split(model, root: Path, db: Path, limit: int | None = None) -> dict:
     """Seconds per track for each stage, one process, one thread, as a worker runs them
-    (the same calls as engine.base.prepare_track / embed.track_windows, timed apart)."""
+    (embed.track_windows's two steps and engine.base.prepare_track's other calls, timed apart)."""
     import torch
 
     threads = torch.get_num_threads()
@@ -56,12 +55,11 @@ def cost_split(model, root: Path, db: Path, limit: int | None = None) -> dict:
         fp, tags = fingerprint(f.path), read_tags(f.path)
         t1 = time.perf_counter()
         try:
-            fc = model.features
-            wavs, dur = read_windows(f.path, fc.window_s, window_hop_s(fc), MAX_WINDOWS, fc.sample_rate)
-        except AudioError:
+            wavs, dur = decode_windows(f.path, model.features)
+            t2 = time.perf_counter()
+            specs = windows_to_specs(f.path, wavs, model.features)
+        except AudioError:  # the engines record it as failed
             continue
-        t2 = time.perf_counter()
-        specs = log_mel_spectrogram(wavs, fc)[..., : fc.window_frames].numpy().astype(np.float16)
         sig = signature(specs)
         t3 = time.perf_counter()
         t["read"] += t1 - t0

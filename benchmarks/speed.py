@@ -19,10 +19,9 @@ import numpy as np
 from common import DEFAULT_DATA, DOCS, ROOT, env_md, environment, md_table
 
 from genrerec import Recommender, index_library, load_model
-from genrerec.audio import AudioError, read_windows
-from genrerec.embed import MAX_WINDOWS, window_hop_s
+from genrerec.audio import AudioError
+from genrerec.embed import decode_windows, windows_to_specs
 from genrerec.freemusic import fetch_soundtracks
-from genrerec.features import log_mel_spectrogram
 from genrerec.utils import atomic_write_json, atomic_write_text
 
 PACKAGES = ["warzone2100-music", "nexuiz-music", "wesnoth-1.16-music"]
@@ -34,15 +33,14 @@ def stage_times(model, files: list[Path]) -> dict:
     for f in files:
         t0 = time.perf_counter()
         try:
-            fc = model.features  # the same decode as embed.track_windows
-            wavs, dur = read_windows(f, fc.window_s, window_hop_s(fc), MAX_WINDOWS, fc.sample_rate)
+            wavs, dur = decode_windows(f, model.features)
+            t1 = time.perf_counter()
+            specs = windows_to_specs(f, wavs, model.features)
         except AudioError as e:  # e.g. wesnoth ships a silence.ogg; the indexer skips it too
             print(f"skipped in stage timing: {e}", flush=True)
             continue
-        t1 = time.perf_counter()
-        specs = log_mel_spectrogram(wavs, model.features)[..., : model.features.window_frames]
         t2 = time.perf_counter()
-        model.encode_windows([(specs.numpy(), dur)])
+        model.encode_windows([(specs, dur)])
         t3 = time.perf_counter()
         t["decode"] += t1 - t0
         t["features"] += t2 - t1

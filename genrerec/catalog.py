@@ -237,24 +237,22 @@ class Catalog:
         Read in chunks into arrays sized up front: peak memory is the arrays plus
         one chunk, not a Python object per row as well (GBs at millions of tracks)."""
         where, args = self._vector_filter(model_id)
-        n = self.db.execute(f"SELECT count(*) FROM tracks {where}", args).fetchone()[0]
-        if not n:
-            return np.zeros(0, np.int64), [], np.zeros((0, 0), np.float32), np.zeros((0, 0), np.float32)
-        cur = self.db.execute(f"SELECT id, genres, embedding, path FROM tracks {where} ORDER BY id", args)
-        ids, paths = np.empty(n, np.int64), []
-        genres = embs = None
-        i = 0
-        while rows := cur.fetchmany(20_000):
-            rows = rows[: n - i]  # a writer's rows past the count (outside a snapshot) are left for next time
-            c_ids, g, e = _vector_rows(rows)
-            if genres is None:
-                genres, embs = np.empty((n, g.shape[1]), np.float32), np.empty((n, e.shape[1]), np.float32)
-            ids[i:i + len(rows)], genres[i:i + len(rows)], embs[i:i + len(rows)] = c_ids, g, e
-            paths += [r[3] for r in rows]
-            i += len(rows)
-            if i >= n:
-                break
-        return ids[:i], paths, genres[:i], embs[:i]
+        with self.snapshot():  # the count and the rows agree even while a writer commits
+            n = self.db.execute(f"SELECT count(*) FROM tracks {where}", args).fetchone()[0]
+            if not n:
+                return np.zeros(0, np.int64), [], np.zeros((0, 0), np.float32), np.zeros((0, 0), np.float32)
+            cur = self.db.execute(f"SELECT id, genres, embedding, path FROM tracks {where} ORDER BY id", args)
+            ids, paths = np.empty(n, np.int64), []
+            genres = embs = None
+            i = 0
+            while rows := cur.fetchmany(20_000):
+                c_ids, g, e = _vector_rows(rows)
+                if genres is None:
+                    genres, embs = np.empty((n, g.shape[1]), np.float32), np.empty((n, e.shape[1]), np.float32)
+                ids[i:i + len(rows)], genres[i:i + len(rows)], embs[i:i + len(rows)] = c_ids, g, e
+                paths += [r[3] for r in rows]
+                i += len(rows)
+        return ids, paths, genres, embs
 
     def _vector_filter(self, model_id: str | None) -> tuple[str, tuple]:
         return ("WHERE status='ok' AND model_id=?", (model_id,)) if model_id else ("WHERE status='ok'", ())

@@ -46,17 +46,28 @@ def window_hop_s(features: FeatureConfig) -> float:
     return features.window_s if features.scale == "log10p" else features.window_s / 2
 
 
+def decode_windows(path: str | os.PathLike, features: FeatureConfig,
+                   max_windows: int = MAX_WINDOWS) -> tuple[np.ndarray, float]:
+    """The audio windows the model looks at, spread over a track: ([k, samples], duration)."""
+    return read_windows(path, features.window_s, window_hop_s(features), max_windows, features.sample_rate)
+
+
+def windows_to_specs(path: str | os.PathLike, wavs: np.ndarray, features: FeatureConfig) -> np.ndarray:
+    """Log-mels [k, n_mels, frames] float16 of decoded windows; AudioError if they are not finite."""
+    specs = log_mel_spectrogram(wavs, features)[..., : features.window_frames]
+    if not torch.isfinite(specs).all():
+        raise AudioError(path, "features are not finite (corrupt samples)")
+    return specs.numpy().astype(np.float16)
+
+
 def track_windows(path: str | os.PathLike, features: FeatureConfig, max_windows: int = MAX_WINDOWS) -> tuple[np.ndarray, float]:
     """Decode windows spread over a track and turn them into log-mels.
 
     Runs in worker processes during indexing, so it returns plain numpy
     ([k, n_mels, frames] float16, duration).
     """
-    wavs, duration = read_windows(path, features.window_s, window_hop_s(features), max_windows, features.sample_rate)
-    specs = log_mel_spectrogram(wavs, features)[..., : features.window_frames]
-    if not torch.isfinite(specs).all():
-        raise AudioError(path, "features are not finite (corrupt samples)")
-    return specs.numpy().astype(np.float16), duration
+    wavs, duration = decode_windows(path, features, max_windows)
+    return windows_to_specs(path, wavs, features), duration
 
 
 class GenreModel:

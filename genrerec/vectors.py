@@ -44,6 +44,13 @@ def ivfpq_factory(dim: int, n: int) -> str:
     return f"OPQ{m},IVF{nlist},PQ{m}"
 
 
+def train_sample(n: int, seed: int = 0) -> np.ndarray:
+    """Sorted rows (of n) an `ivfpq` index trains on: all up to IVFPQ_TRAIN_SAMPLE, else a seeded sample."""
+    if n <= IVFPQ_TRAIN_SAMPLE:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(seed).choice(n, IVFPQ_TRAIN_SAMPLE, replace=False))
+
+
 def combined_vectors(genres: np.ndarray, embeddings: np.ndarray, genre_weight: float = GENRE_WEIGHT) -> np.ndarray:
     """[sqrt(1-w) * e/|e| , sqrt(w) * g/|g|]: its inner product is
     (1-w) * cos(embeddings) + w * cos(genre vectors), in [-1, 1]."""
@@ -86,9 +93,7 @@ class VectorIndex:
 
     def train(self, vectors: np.ndarray, seed: int = 0) -> None:
         """Learn the quantizers of an `ivfpq` index from a random sample of `vectors`."""
-        rng = np.random.default_rng(seed)
-        sample = vectors if len(vectors) <= IVFPQ_TRAIN_SAMPLE else vectors[
-            np.sort(rng.choice(len(vectors), IVFPQ_TRAIN_SAMPLE, replace=False))]
+        sample = vectors[train_sample(len(vectors), seed)]
         self.index.train(np.ascontiguousarray(sample, np.float32))
 
     def __len__(self) -> int:
@@ -162,32 +167,26 @@ def build_vector_index(cat: Catalog, model_id: str, genre_weight: float = GENRE_
     (10M tracks of v2 are 8.4 GB as floats). An `ivfpq` index first trains on a
     seeded sample of at most IVFPQ_TRAIN_SAMPLE tracks fetched by id."""
     with cat.snapshot():
-        return _build_vector_index(cat, model_id, genre_weight, kind, chunk)
-
-
-def _build_vector_index(cat: Catalog, model_id: str, genre_weight: float, kind: str | None,
-                        chunk: int) -> VectorIndex:
-    all_ids = cat.vector_ids(model_id)
-    if not len(all_ids):
-        return VectorIndex(1, "flat")
-    n = len(all_ids)
-    kind = kind or VectorIndex.kind_for(n)
-    vi = None
-    if kind == "ivfpq":
-        pick = all_ids if n <= IVFPQ_TRAIN_SAMPLE else all_ids[
-            np.sort(np.random.default_rng(0).choice(n, IVFPQ_TRAIN_SAMPLE, replace=False))]
+        all_ids = cat.vector_ids(model_id)
+        n = len(all_ids)
+        if not n:
+            return VectorIndex(1, "flat")
+        kind = kind or VectorIndex.kind_for(n)
+        vi = None
+        if kind == "ivfpq":
+            pick = all_ids[train_sample(n)]
+            sample = np.concatenate([combined_vectors(g, e, genre_weight)
+                                     for _, g, e in cat.iter_vectors(model_id, chunk, ids=pick)])
+            vi = VectorIndex(sample.shape[1], kind, n_hint=n)
+            vi.train(sample)
+            del sample
         del all_ids
-        sample = np.concatenate([combined_vectors(g, e, genre_weight)
-                                 for _, g, e in cat.iter_vectors(model_id, chunk, ids=pick)])
-        vi = VectorIndex(sample.shape[1], kind, n_hint=n)
-        vi.train(sample)
-        del sample
-    for ids, genres, embs in cat.iter_vectors(model_id, chunk):
-        vecs = combined_vectors(genres, embs, genre_weight)
-        if vi is None:
-            vi = VectorIndex(vecs.shape[1], kind, n_hint=n)
-        vi.add(ids, vecs)
-    return vi
+        for ids, genres, embs in cat.iter_vectors(model_id, chunk):
+            vecs = combined_vectors(genres, embs, genre_weight)
+            if vi is None:
+                vi = VectorIndex(vecs.shape[1], kind, n_hint=n)
+            vi.add(ids, vecs)
+        return vi
 
 
 def load_or_rebuild_index(db_dir: Path, cat: Catalog, model_id: str, genre_weight: float = GENRE_WEIGHT,
