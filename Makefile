@@ -36,7 +36,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/run_quick.py
 
 docs: $(STAMP)
-	$(PY) -c "from genrerec._docgen import api_reference as a, cli_reference as c; \
+	$(PY) -c "from genrerec.cli.docgen import api_reference as a, cli_reference as c; \
 		open('docs/cli.md', 'w').write(c()); open('docs/api.md', 'w').write(a())"
 
 clean:

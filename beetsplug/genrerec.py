@@ -68,7 +68,7 @@ class GenrerecPlugin(BeetsPlugin):
 
     # --- commands ---
     def index(self, lib, opts, args):
-        from genrerec.recommend import RecommendError
+        from genrerec.recommend.results import RecommendError
 
         with self._open(reindex=True) as rec:
             done = skipped = 0
@@ -93,8 +93,9 @@ class GenrerecPlugin(BeetsPlugin):
                                                       if skipped else ""))
 
     def mix(self, lib, opts, args):
-        from genrerec.formats import Entry, write_playlist
-        from genrerec.recommend import DEFAULT_TEMPERATURE, RecommendError
+        from genrerec.playlists.formats import Entry, write_playlist
+        from genrerec.recommend.recommender import DEFAULT_TEMPERATURE
+        from genrerec.recommend.results import RecommendError
 
         items = self._items(lib, args)
         if not items:

@@ -14,11 +14,10 @@ fold models of retrieval.py; each new variant trains 2 models (~12 min).
 from __future__ import annotations
 
 import numpy as np
-
 from common import cv_parser, env_md, fold_models, md_table, parse_cv_args
 
 from genrerec import load_model
-from genrerec.index import combined_vectors
+from genrerec.library.vectors import combined_vectors
 from genrerec.utils import atomic_write_json, atomic_write_text
 
 # name -> (run tag, TrainConfig overrides); "" is the shipped recipe (seed 0), shared with retrieval.py

@@ -20,13 +20,12 @@ import time
 from pathlib import Path
 
 import numpy as np
-
 from common import DOCS, ROOT, env_md, environment, md_table
 from retrieval import cosine
 
 from genrerec import load_model
-from genrerec.freemusic import fetch_soundtracks
-from genrerec.vectors import combined_vectors
+from genrerec.demo.freemusic import fetch_soundtracks
+from genrerec.library.vectors import combined_vectors
 from genrerec.utils import atomic_write_json, atomic_write_text
 
 ALBUMS = ["wesnoth-1.16-music", "warzone2100-music", "nexuiz-music", "drascula-music", "hyperrogue-music",
@@ -73,9 +72,9 @@ def cached(path: Path, files: list[Path], fn, tag: str) -> tuple[np.ndarray, flo
 def pretrained_as_model(name: str):
     """A shipped pretrained backbone wrapped as a GenreModel with a placeholder 1-genre head,
     so its embedding goes through the same encode() path as v1 and v2."""
-    from genrerec.checkpoint import load_checkpoint
-    from genrerec.embed import GenreModel, pretrained_model_path
-    from genrerec.models import ModelDims, build_model
+    from genrerec.models.checkpoint import load_checkpoint
+    from genrerec.models.inference import GenreModel, pretrained_model_path
+    from genrerec.models.registry import ModelDims, build_model
 
     ck = load_checkpoint(pretrained_model_path(name))
     ck.genres, ck.dims = ["-"], ModelDims(**{**ck.dims.to_dict(), "n_classes": 1})
@@ -95,7 +94,7 @@ def main() -> None:
     env = environment()
     print(env_md(env))
     found = fetch_soundtracks(args.music, ALBUMS)
-    from genrerec.audio import AudioError, read_windows
+    from genrerec.audio.decode import AudioError, read_windows
 
     files, albums, lengths = [], [], []
     for a in ALBUMS:
@@ -120,7 +119,8 @@ def main() -> None:
     print(f"{len(files)} tracks in {len(ALBUMS)} albums")
 
     from baseline import handcrafted_features
-    from genrerec.embed import default_model_path
+
+    from genrerec.models.inference import default_model_path
 
     v1 = load_model("v1")
     v2 = load_model(args.v2 or default_model_path())

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from genrerec.audio import load_audio
+from genrerec.audio.decode import load_audio
 
 
 def handcrafted_features(path, sr: int = 16000) -> np.ndarray:

@@ -41,7 +41,7 @@ def environment() -> dict:
 
 def saved_split(data: Path, method: str = "blocks", seed: int = 0) -> Path:
     """The split every benchmark reuses; created once, then read from benchmarks/splits/."""
-    from genrerec.data import make_split, save_split, scan_genre_tree
+    from genrerec.training.data import make_split, save_split, scan_genre_tree
 
     path = SPLITS / f"gtzan_{method}_seed{seed}.json"
     if not path.exists():
@@ -71,8 +71,9 @@ def fold_models(data: Path, runs: Path, folds: int = 2, model: str = "cnn", epoc
     """k-fold block CV models: [(fold split {clip key: part}, checkpoint path)], trained (or resumed) as needed.
     Fold i holds out the i-th contiguous block of clip numbers of every genre. `overrides` change
     TrainConfig fields; give such variants a `tag` so their runs get folders of their own."""
-    from genrerec.data import block_folds, save_split, scan_genre_tree
-    from genrerec.train import TrainConfig, train
+    from genrerec.training.config import TrainConfig
+    from genrerec.training.data import block_folds, save_split, scan_genre_tree
+    from genrerec.training.train import train
 
     out = []
     for fi, fold in enumerate(block_folds(scan_genre_tree(data), folds)):

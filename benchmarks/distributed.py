@@ -22,17 +22,16 @@ import time
 from pathlib import Path
 
 import numpy as np
-
 from common import DEFAULT_DATA, DOCS, ROOT, env_md, environment, md_table
 
 from genrerec import index_library, load_model
-from genrerec.audio import AudioError
-from genrerec.catalog import Catalog
-from genrerec.duplicates import signature
-from genrerec.embed import decode_windows, windows_to_specs
-from genrerec.scan import fingerprint, read_tags, scan_library
+from genrerec.audio.decode import AudioError
+from genrerec.library.catalog import Catalog
+from genrerec.library.duplicates import signature
+from genrerec.library.scan import fingerprint, read_tags, scan_library
+from genrerec.library.vectors import BUILD_CHUNK
+from genrerec.models.inference import decode_windows, windows_to_specs
 from genrerec.utils import atomic_write_json, atomic_write_text
-from genrerec.vectors import BUILD_CHUNK
 
 BATCH = 16  # index_library's batch_tracks
 
@@ -188,7 +187,7 @@ def main() -> None:
         args.data = Path(saved["data"])
     else:
         if args.full_package and not args.full_data:
-            from genrerec.freemusic import fetch_soundtracks
+            from genrerec.demo.freemusic import fetch_soundtracks
 
             dest = ROOT / "runs" / "soundtracks"
             fetch_soundtracks(dest, [args.full_package])

@@ -16,13 +16,12 @@ from pathlib import Path
 
 import av
 import numpy as np
-
 from common import DEFAULT_DATA, DOCS, ROOT, env_md, environment, md_table
 
 from genrerec import load_model
-from genrerec.duplicates import BAND_DISTANCE, RHYTHM_DISTANCE, _centered, signature, signature_distances
-from genrerec.embed import track_windows
-from genrerec.freemusic import fetch_soundtracks
+from genrerec.demo.freemusic import fetch_soundtracks
+from genrerec.library.duplicates import BAND_DISTANCE, RHYTHM_DISTANCE, _centered, signature, signature_distances
+from genrerec.models.inference import track_windows
 from genrerec.utils import atomic_write_json, atomic_write_text
 
 CODECS = {".flac": ("flac", None), ".mp3": ("libmp3lame", 192000), ".m4a": ("aac", 128000)}

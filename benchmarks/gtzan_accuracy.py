@@ -15,12 +15,12 @@ import time
 from pathlib import Path
 
 import numpy as np
-
 from common import DEFAULT_DATA, DOCS, ROOT, env_md, environment, fold_models, md_table, saved_split
 
-from genrerec.data import genres_of, load_split, scan_genre_tree
-from genrerec.evaluate import classification_report, evaluate, plot_confusion
-from genrerec.train import TrainConfig, train
+from genrerec.training.config import TrainConfig
+from genrerec.training.data import genres_of, load_split, scan_genre_tree
+from genrerec.training.evaluate import classification_report, evaluate, plot_confusion
+from genrerec.training.train import train
 from genrerec.utils import atomic_write_json, atomic_write_text
 
 

@@ -25,7 +25,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-
 from common import DOCS, ROOT, env_md, environment, md_table
 
 from genrerec.utils import atomic_write_json, atomic_write_text
@@ -40,7 +39,7 @@ def rss_mb() -> float:
 
 def write_catalog(path: Path, n: int, emb_dim: int, n_genres: int, model_id: str) -> None:
     """n usable tracks written with executemany in transactions of 50k (upsert would take ~10 min at 1M)."""
-    from genrerec.catalog import Catalog
+    from genrerec.library.catalog import Catalog
 
     cat = Catalog(path)
     cat.set_meta("model_id", model_id)
@@ -64,7 +63,7 @@ def write_catalog(path: Path, n: int, emb_dim: int, n_genres: int, model_id: str
 
 def build_at_once(cat, model_id: str, kind: str):
     """The build before streaming, kept here to measure against: every vector in memory, twice."""
-    from genrerec.vectors import VectorIndex, combined_vectors
+    from genrerec.library.vectors import VectorIndex, combined_vectors
 
     rows = cat.db.execute("SELECT id, path, genres, embedding FROM tracks WHERE status='ok' AND model_id=? "
                           "ORDER BY id", (model_id,)).fetchall()  # Catalog.vectors as it was
@@ -84,8 +83,8 @@ def measure(catalog: Path, method: str, kind: str) -> dict:
     """Runs in a fresh process: build once, report wall time and memory above the imports."""
     import faiss
 
-    from genrerec.catalog import Catalog
-    from genrerec.vectors import build_vector_index
+    from genrerec.library.catalog import Catalog
+    from genrerec.library.vectors import build_vector_index
 
     cat = Catalog(catalog, create=False)
     model_id = cat.get_meta("model_id")
@@ -101,7 +100,7 @@ def measure(catalog: Path, method: str, kind: str) -> dict:
 def commit_cost(catalog: Path, emb_dim: int, n_genres: int, n: int = 3200, batch: int = 16) -> float:
     """Seconds per track the driver spends committing new tracks into this big catalog, in
     transactions of `batch` with every column the indexer writes (then removed again)."""
-    from genrerec.catalog import Catalog
+    from genrerec.library.catalog import Catalog
 
     cat = Catalog(catalog, create=False)
     model_id = cat.get_meta("model_id")
@@ -136,7 +135,7 @@ def main() -> None:
     if args.measure:
         print(json.dumps(measure(Path(args.measure[0]), args.measure[1], args.measure[2])))
         return
-    from genrerec.vectors import BUILD_CHUNK
+    from genrerec.library.vectors import BUILD_CHUNK
 
     env = environment()
     with tempfile.TemporaryDirectory() as tmp:

@@ -18,16 +18,16 @@ import time
 
 import numpy as np
 import torch
-
 from common import cv_parser, env_md, environment, md_table, parse_cv_args
 from retrieval import cosine, retrieval_metrics
 
-from genrerec.checkpoint import load_checkpoint
-from genrerec.data import block_folds, save_split, scan_genre_tree
-from genrerec.embed import GenreModel, MAX_WINDOWS, pretrained_model_path, track_windows
-from genrerec.train import TrainConfig, train
+from genrerec.library.vectors import combined_vectors
+from genrerec.models.checkpoint import load_checkpoint
+from genrerec.models.inference import MAX_WINDOWS, GenreModel, pretrained_model_path, track_windows
+from genrerec.training.config import TrainConfig
+from genrerec.training.data import block_folds, save_split, scan_genre_tree
+from genrerec.training.train import train
 from genrerec.utils import atomic_write_json, atomic_write_text
-from genrerec.vectors import combined_vectors
 
 WEIGHTS = (0.0, 0.25, 0.5)
 

@@ -42,7 +42,7 @@ if system == "bliss":
             print("bliss failed", f, e, file=sys.stderr)
 else:
     from genrerec import index_library, load_model
-    from genrerec.embed import window_hop_s
+    from genrerec.models.inference import window_hop_s
     model = load_model(system)
     t0 = time.perf_counter()  # model loading is start-up, counted apart
     lib = Path(tempfile.mkdtemp()) / "lib"
@@ -52,8 +52,8 @@ else:
     s = index_library(lib, Path(tempfile.mkdtemp()) / "db", model=model, show_progress=False,
                       follow_external_links=True)
     ok = s.total_ok
-    from genrerec.catalog import Catalog
-    from genrerec.audio import window_starts
+    from genrerec.library.catalog import Catalog
+    from genrerec.audio.decode import window_starts
     cat = Catalog(Path(s.db_dir) / "catalog.sqlite", create=False)
     durs = [d for (d,) in cat.db.execute("SELECT duration FROM tracks WHERE status='ok'")]
     w = model.features.window_s
@@ -81,8 +81,8 @@ def main() -> None:
     args = ap.parse_args()
     env = environment()
 
-    from genrerec.audio import audio_info
-    from genrerec.freemusic import fetch_soundtracks
+    from genrerec.audio.decode import audio_info
+    from genrerec.demo.freemusic import fetch_soundtracks
 
     clips = sorted(args.data.glob("*/*.mp3"))[::3][:40]
     full = [f for f in fetch_soundtracks(args.soundtracks, ["warzone2100-music", "wesnoth-1.16-music"])

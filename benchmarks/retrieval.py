@@ -16,12 +16,11 @@ import json
 from pathlib import Path
 
 import numpy as np
-
-from common import cv_parser, parse_cv_args, env_md, environment, fold_models, md_table
+from common import cv_parser, env_md, environment, fold_models, md_table, parse_cv_args
 
 from genrerec import load_model
-from genrerec.data import block_folds, scan_genre_tree
-from genrerec.index import GENRE_WEIGHT, combined_vectors
+from genrerec.library.vectors import GENRE_WEIGHT, combined_vectors
+from genrerec.training.data import block_folds, scan_genre_tree
 from genrerec.utils import atomic_write_json, atomic_write_text
 
 
@@ -48,7 +47,7 @@ def cosine(x: np.ndarray) -> np.ndarray:
 
 def cached_features(path: Path, clips, fn) -> dict:
     """fn(clip path) for every clip, cached in an .npz keyed by clip and file digest."""
-    from genrerec.data import file_digest
+    from genrerec.training.data import file_digest
 
     cache = dict(np.load(path)) if path.exists() else {}
     out = {}

@@ -27,7 +27,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-
 from common import DOCS, ROOT, env_md, environment, md_table
 
 from genrerec.utils import atomic_write_json, atomic_write_text
@@ -35,8 +34,8 @@ from genrerec.utils import atomic_write_json, atomic_write_text
 
 def real_vectors(db: Path | None) -> tuple[np.ndarray, int]:
     """Combined vectors of a real catalog and the genre count; synthetic clusters if none."""
-    from genrerec.catalog import Catalog
-    from genrerec.index import combined_vectors
+    from genrerec.library.catalog import Catalog
+    from genrerec.library.vectors import combined_vectors
 
     if db and (db / "catalog.sqlite").exists():
         cat = Catalog(db / "catalog.sqlite", create=False)
@@ -83,7 +82,7 @@ def build(kind: str, d: int, n: int):
 def ivfpq_rows(base: np.ndarray, n_genres: int, sizes: list[int], n_queries: int, env: dict) -> list[dict]:
     import faiss
 
-    from genrerec.vectors import IVFPQ_NPROBE, IVFPQ_TRAIN_SAMPLE, VectorIndex, ivfpq_factory
+    from genrerec.library.vectors import IVFPQ_NPROBE, IVFPQ_TRAIN_SAMPLE, VectorIndex, ivfpq_factory
 
     d = base.shape[1]
     rows = []
@@ -168,7 +167,7 @@ def ivfpq_write(args, env: dict, base: np.ndarray, rows: list[dict]) -> None:
         r["hnsw_mb_est"] = round(per_vec * r["vectors"] / 2**20, 1)
     atomic_write_json(args.out / "scale-ivfpq.json", {"environment": env, "dim": base.shape[1], "rows": rows,
                                                      "real_vectors": len(base)})
-    from genrerec.vectors import IVFPQ_RERANK, IVFPQ_TRAIN_SAMPLE
+    from genrerec.library.vectors import IVFPQ_RERANK, IVFPQ_TRAIN_SAMPLE
 
     sizes = sorted({r["vectors"] for r in rows})
     md = [f"# IVF-PQ at {', '.join(f'{n:,}' for n in sizes)} tracks", "",

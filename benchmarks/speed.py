@@ -15,13 +15,12 @@ import time
 from pathlib import Path
 
 import numpy as np
-
 from common import DEFAULT_DATA, DOCS, ROOT, env_md, environment, md_table
 
 from genrerec import Recommender, index_library, load_model
-from genrerec.audio import AudioError
-from genrerec.embed import decode_windows, windows_to_specs
-from genrerec.freemusic import fetch_soundtracks
+from genrerec.audio.decode import AudioError
+from genrerec.demo.freemusic import fetch_soundtracks
+from genrerec.models.inference import decode_windows, windows_to_specs
 from genrerec.utils import atomic_write_json, atomic_write_text
 
 PACKAGES = ["warzone2100-music", "nexuiz-music", "wesnoth-1.16-music"]

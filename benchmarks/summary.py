@@ -106,7 +106,7 @@ def headline(res: dict[str, dict]) -> list[dict]:
             "<= 5 ms", f"{best['p50_ms']} ({best['index']}, recall {best['recall@10']})" if best else "none",
             bool(best) and best["p50_ms"] <= 5)
     if "musicnn_cv" in res:
-        from genrerec.vectors import GENRE_WEIGHT
+        from genrerec.library.vectors import GENRE_WEIGHT
 
         mc = res["musicnn_cv"]
         v1_p5 = {r["method"]: r["precision@5"] for r in res.get("retrieval", {}).get("rows", [])}
@@ -124,7 +124,7 @@ def headline(res: dict[str, dict]) -> list[dict]:
         p5 = {r["system"]: r["album_p@5"] for r in res["albums"]["rows"]}
         v1 = p5["v1 compact CNN, Recommender similarity (w=0.5)"]
         mfcc = p5["MFCC + spectral statistics (baseline)"]
-        from genrerec.vectors import GENRE_WEIGHT
+        from genrerec.library.vectors import GENRE_WEIGHT
 
         v2 = p5[f"v2 MusiCNN, 16 windows, genre weight {GENRE_WEIGHT}"]  # the shipped setting
         add(f"album precision@5 on {res['albums']['tracks']} soundtrack tracks: v2 (16 windows, genre weight "

@@ -18,11 +18,10 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-
-from common import cv_parser, parse_cv_args, env_md, environment, fold_models, md_table
+from common import cv_parser, env_md, environment, fold_models, md_table, parse_cv_args
 
 from genrerec import Recommender, index_library, load_model
-from genrerec.data import scan_genre_tree
+from genrerec.training.data import scan_genre_tree
 from genrerec.utils import atomic_path, atomic_write_json, atomic_write_text
 
 TEMPS = [0.0, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0]

@@ -30,10 +30,9 @@ import urllib.request
 from pathlib import Path
 
 import numpy as np
-
 from common import DOCS, env_md, environment, md_table
 
-from genrerec.catalog import Catalog
+from genrerec.library.catalog import Catalog
 from genrerec.utils import atomic_write_json, atomic_write_text
 
 GENRES = ["blues", "classical", "country", "disco", "hiphop", "jazz", "metal", "pop", "reggae", "rock"]
@@ -75,8 +74,8 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=DOCS)
     args = ap.parse_args()
 
-    from genrerec.web import running
     from genrerec.web.browser import chromium, find_chromium, wait_ready
+    from genrerec.web.server import running
 
     if find_chromium() is None:
         sys.exit("error: chromium, chromedriver and selenium are needed (apt-get install chromium chromium-driver)")

@@ -9,7 +9,7 @@ import argparse
 from pathlib import Path
 
 from genrerec import Recommender, index_library, load_model
-from genrerec.playlist import write_m3u
+from genrerec.playlists.m3u import write_m3u
 
 ap = argparse.ArgumentParser()
 ap.add_argument("library", type=Path)

@@ -5,17 +5,18 @@
     >>> Recommender.open("~/Music").recommend(["~/Music/a.mp3"], n=10, temperature=0.5)
 """
 
-__version__ = "0.1.0"
-
-from .audio import AudioError, load_audio, read_windows  # noqa: E402
-from .checkpoint import CheckpointError, load_checkpoint  # noqa: E402
-from .embed import GenreModel, TrackEmbedding, load_model  # noqa: E402
-from .features import FeatureConfig, log_mel_spectrogram  # noqa: E402
-from .index import LibraryError, index_library  # noqa: E402
-from .recommend import Recommendation, RecommendError, Recommender  # noqa: E402
+from .audio.decode import AudioError, load_audio, read_windows
+from .audio.features import FeatureConfig, log_mel_spectrogram
+from .engine.index import index_library
+from .errors import LibraryError
+from .models.checkpoint import CheckpointError, load_checkpoint
+from .models.inference import GenreModel, TrackEmbedding, load_model
+from .recommend.recommender import Recommender
+from .recommend.results import Recommendation, RecommendError
+from .version import __version__
 
 __all__ = [
-    "AudioError", "CheckpointError", "FeatureConfig", "GenreModel", "LibraryError", "Recommendation",
+    "__version__", "AudioError", "CheckpointError", "FeatureConfig", "GenreModel", "LibraryError", "Recommendation",
     "RecommendError", "Recommender", "TrackEmbedding", "index_library", "load_audio", "load_checkpoint",
     "load_model", "log_mel_spectrogram", "read_windows",
 ]

@@ -15,7 +15,7 @@ import re
 import stat
 from pathlib import Path
 
-from .library import LibraryError
+from .errors import LibraryError
 
 # C0/C1 controls, DEL, and the Unicode line/paragraph separators some players treat as newlines
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u0085]")

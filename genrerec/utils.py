@@ -78,11 +78,23 @@ def seed_everything(seed: int) -> None:
 def progress(disable: bool = False, transient: bool = False):
     """A rich progress bar with count, rate and ETA, on stderr (stdout stays clean for --json)."""
     from rich.console import Console
-    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
-                               TimeRemainingColumn)
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     return Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
         TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(), TextColumn("{task.fields[info]}"),
         disable=disable, transient=transient, console=Console(stderr=True),
     )
+
+
+def default_cache_dir() -> Path:
+    base = os.environ.get("GENREREC_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "genrerec")
+    return Path(base)

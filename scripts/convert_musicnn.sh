@@ -22,7 +22,7 @@ for m in MSD_musicnn MTT_musicnn; do
   TF_USE_LEGACY_KERAS=1 TF_CPP_MIN_LOG_LEVEL=3 "$WORK/tfvenv/bin/python" scripts/musicnn_tf_export.py \
     --wheel-dir "$WORK/wheel" --model "$m" --out "$WORK/export"
   lower=$(echo "${m%_musicnn}" | tr 'A-Z' 'a-z')
-  "$PY" -c 'import sys; from genrerec.models.musicnn import convert; convert(*sys.argv[1:])' \
+  "$PY" -c 'import sys; from genrerec.models.convert import convert; convert(*sys.argv[1:])' \
     "$WORK/export/$m.npz" "genrerec/assets/musicnn-$lower-pretrained.pt" "$m" \
     "musicnn 0.1.0 wheel from PyPI, sha256 $(sha256sum "$wheel" | cut -d' ' -f1)"
 done

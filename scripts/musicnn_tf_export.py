@@ -42,9 +42,8 @@ def main() -> None:
 
     import librosa
     import tensorflow as tf
-    from tensorflow.python.training import py_checkpoint_reader
-
     from musicnn import models  # the authors' graph definition
+    from tensorflow.python.training import py_checkpoint_reader
 
     prefix = str(Path(args.wheel_dir) / "musicnn" / args.model) + "/"  # files are '.index', '.data-*'
     reader = py_checkpoint_reader.NewCheckpointReader(prefix)

@@ -53,9 +53,9 @@ def write_audio(path: Path, kind: str = "low", seconds: float = 8.0, sr: int = S
 @pytest.fixture(scope="session")
 def tiny_model_path(tmp_path_factory) -> Path:
     """An untrained compact CNN checkpoint: enough to exercise indexing."""
-    from genrerec.checkpoint import Checkpoint, save_checkpoint
-    from genrerec.features import FeatureConfig
-    from genrerec.models import ModelDims, build_model
+    from genrerec.audio.features import FeatureConfig
+    from genrerec.models.checkpoint import Checkpoint, save_checkpoint
+    from genrerec.models.registry import ModelDims, build_model
 
     torch.manual_seed(0)
     feats = FeatureConfig()
@@ -85,8 +85,8 @@ def library(tmp_path) -> Path:
 
 def index_matches_catalog(db: Path, model_id: str) -> bool:
     """The FAISS index the library would use holds exactly the catalog's usable tracks."""
-    from genrerec.catalog import Catalog
-    from genrerec.index import load_or_rebuild_index
+    from genrerec.library.catalog import Catalog
+    from genrerec.library.vectors import load_or_rebuild_index
 
     cat = Catalog(db / "catalog.sqlite", create=False)
     try:

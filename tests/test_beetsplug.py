@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from genrerec.playlist import read_m3u
+from genrerec.playlists.m3u import read_m3u
 from tests.conftest import write_tagged
 
 pytest.importorskip("beets")

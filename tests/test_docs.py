@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from genrerec._docgen import api_reference, cli_reference
+from genrerec.cli.docgen import api_reference, cli_reference
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -14,8 +14,7 @@ from dataclasses import asdict, dataclass, fields
 import numpy as np
 import torch
 
-from .audio import SAMPLE_RATE
-
+from .decode import SAMPLE_RATE
 
 SCALES = ("db", "log10p")
 

@@ -64,7 +64,7 @@ def cli_reference() -> str:
     import click
     import typer
 
-    from .cli import app
+    from .common import app
 
     root = typer.main.get_command(app)
     arg_help = argument_help(app)

@@ -1,4 +1,4 @@
-"""`genrerec` command line: a thin layer over the library.
+"""`genrerec index / classify / train / split / evaluate / stats / serve`: the library commands.
 
 User errors (bad arguments, unreadable files, missing libraries) print one
 clear line and exit 2; no tracebacks.
@@ -7,69 +7,17 @@ clear line and exit 2; no tracebacks.
 from __future__ import annotations
 
 import json
-import logging
-import math
 import os
-import sys
 from enum import Enum
 from pathlib import Path
 from typing import List, Optional
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-
-from .safety import display, exists, markup_escape as esc
-
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help="Genre classification, track embeddings and playlists from your music library.")
-out = Console()
-err = Console(stderr=True)
-
-
-def _fail(msg: str, code: int = 2) -> None:
-    msg = "\n".join(esc(line) for line in str(msg).split("\n"))  # user text is never markup
-    err.print(f"[bold red]error:[/] {msg}", highlight=False, soft_wrap=True)
-    raise typer.Exit(code)
-
-
-def _user_errors():
-    from .audio import AudioError
-    from .catalog import CatalogError
-    from .checkpoint import CheckpointError
-    from .data import DataError
-    from .index import LibraryError, LibraryLocked
-    from .listens import ListensError
-    from .recommend import RecommendError
-
-    return (AudioError, CatalogError, CheckpointError, DataError, LibraryError, LibraryLocked, ListensError,
-            RecommendError)
-
-
-def run(fn):
-    """Call fn(); turn known user errors into one-line messages."""
-    errors = _user_errors()
-    try:
-        return fn()
-    except errors as e:
-        from .index import LibraryLocked
-
-        _fail(str(e), 1 if isinstance(e, LibraryLocked) else 2)
-    except KeyboardInterrupt as e:  # Ctrl-C, or SIGTERM during `index` (index.Interrupted)
-        err.print("interrupted: finished work is saved; run the same command again to continue")
-        raise typer.Exit(128 + getattr(e, "signum", 2))
-
-
-@app.callback()
-def main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log details.")) -> None:
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(message)s")
-
-
-def _bar(frac: float, width: int = 30) -> str:
-    full = int(round(frac * width))
-    return "█" * full + "·" * (width - full)
-
+from ..safety import display, exists
+from ..safety import markup_escape as esc
+from .common import _bar, _expand_folders, _fail, _open, app, out, run
 
 # --- classification ---------------------------------------------------------
 
@@ -84,8 +32,8 @@ def classify(
     """Genre distribution and top style/mood tags of each file (whole track).
 
     JSON: {file: {"genres": {genre: p, ...}, "tags": {tag: p, ...}}}, or {file: {"error": reason}}."""
-    from .audio import AudioError
-    from .embed import load_model
+    from ..audio.decode import AudioError
+    from ..models.inference import load_model
 
     m = run(lambda: load_model(model))
     files = _expand_folders(files)
@@ -114,22 +62,6 @@ def classify(
         raise typer.Exit(1 if 0 < failed < len(files) else 2)
 
 
-def _expand_folders(paths: List[Path]) -> List[Path]:
-    """Folders stand for the audio files inside them (hidden ones skipped, as `index` does)."""
-    from .index import scan_library
-
-    out: List[Path] = []
-    for p in paths:
-        if p.is_dir():
-            found = [f.path for f in scan_library(p)]
-            if not found:
-                err.print(f"warning: {esc(p)}: no audio files inside", highlight=False)
-            out += found
-        else:
-            out.append(p)
-    return out
-
-
 @app.command()
 def split(
     data: Path = typer.Option(..., help="Folder with one sub-folder per genre."),
@@ -140,7 +72,7 @@ def split(
     seed: int = typer.Option(0, help="Seed of the split."),
 ) -> None:
     """Write a stratified, seeded train/val/test split file."""
-    from .data import make_split, save_split, scan_genre_tree
+    from ..training.data import make_split, save_split, scan_genre_tree
 
     def go():
         s = make_split(scan_genre_tree(data), method, val, test, seed)
@@ -170,8 +102,9 @@ def train(
     backbone_lr_scale: float = typer.Option(0.1, min=0.0, help="musicnn: backbone learning rate as a share of --lr."),
 ) -> None:
     """Train a genre classifier; the best checkpoint is --out/best.pt."""
-    from .models import MODEL_KINDS
-    from .train import TrainConfig, train as train_fn
+    from ..models.registry import MODEL_KINDS
+    from ..training.config import TrainConfig
+    from ..training.train import train as train_fn
 
     if model not in MODEL_KINDS:
         _fail(f"--model must be one of {', '.join(MODEL_KINDS)}, got {model!r}")
@@ -197,7 +130,7 @@ def evaluate(
     out_dir: Optional[Path] = typer.Option(None, "--out", "-o", help="Write evaluation.json and confusion.png here."),
 ) -> None:
     """Clip-level accuracy, per-genre P/R/F1 and confusion matrix."""
-    from .evaluate import evaluate as eval_fn
+    from ..training.evaluate import evaluate as eval_fn
 
     rep = run(lambda: eval_fn(checkpoint, data, split_file, subset, out_dir))
     t = Table("genre", "precision", "recall", "f1", "clips")
@@ -233,8 +166,8 @@ def index(
                                "(Ctrl-C stops; pip install 'genrerec[watch]')."),
 ) -> None:
     """Index a music folder: embed new/changed tracks, drop removed ones, build the search index."""
-    from .embed import load_model
-    from .index import index_library
+    from ..engine.index import index_library
+    from ..models.inference import load_model
 
     if not exists(library):
         _fail(f"{display(library)}: no such folder")
@@ -244,14 +177,14 @@ def index(
         _fail("--address needs --engine ray")
     eng = None
     if engine == EngineName.ray:
-        from .engine.ray import RayEngine
+        from ..engine.ray import RayEngine
 
         eng = run(lambda: RayEngine(address, workers))
     m = run(lambda: load_model(model))
     kw = dict(workers=workers, retry_failed=retry_failed, follow_external_links=follow_external_links, engine=eng)
     if watch:
         try:
-            from .watch import watch_library
+            from ..engine.watch import watch_library
         except ImportError:
             _fail("--watch needs the watchdog package: pip install 'genrerec[watch]'")
         out.print(f"watching {esc(library)} for changes (Ctrl-C stops)", highlight=False)
@@ -275,29 +208,6 @@ def _show_index(library: Path, s, as_json: bool) -> None:
     if len(s.failed) > 20:
         out.print(f"  ... and {len(s.failed) - 20} more (see `genrerec stats`)")
     out.print(f"catalog: {esc(s.db_dir)}", highlight=False)
-
-
-def _open(library: Optional[Path], db: Optional[Path], near: list[Path]):
-    from .recommend import Recommender
-
-    if db is not None:
-        return run(lambda: Recommender.open(db))
-    if library is not None:
-        return run(lambda: Recommender.open(library))
-    from .index import find_db_dir
-
-    for p in near:  # like git: look upward from the given tracks, then the current folder
-        p = p.absolute()
-        while not exists(p) and p != p.parent:
-            p = p.parent
-        d = find_db_dir(p)
-        if d:
-            return run(lambda: Recommender.open(d))
-    here = find_db_dir(Path.cwd())
-    if near and here is None:
-        _fail(f"{display(near[0])}: no genrerec library found in its folder or above, nor in the current folder; "
-              "run `genrerec index DIR` first, or pass --library / --db")
-    return run(lambda: Recommender.open(here or Path.cwd()))
 
 
 @app.command()
@@ -350,7 +260,8 @@ def serve(
 ) -> None:
     """A local web app: the library as a map, audio, and a playlist builder."""
     try:
-        from .web import ServeConfig, ServeError, serve as serve_fn
+        from ..web.server import ServeConfig, ServeError
+        from ..web.server import serve as serve_fn
     except ImportError as e:
         _fail(f"the web app needs FastAPI and uvicorn ({e.name} is missing): pip install 'genrerec[web]'")
     if token is not None and len(token) < 16:
@@ -365,11 +276,3 @@ def serve(
 
     run(go)
     out.print("stopped")
-
-
-from . import cli_playlists  # noqa: E402,F401  (registers recommend, similar, profile, path)
-
-if __name__ == "__main__":  # `python -m genrerec.cli`: the commands live on genrerec.cli's app, not __main__'s
-    from genrerec.cli import app as _app
-
-    sys.exit(_app())

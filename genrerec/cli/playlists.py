@@ -17,9 +17,10 @@ import typer
 from rich.table import Table
 from typer.core import TyperCommand
 
-from .cli import _bar, _fail, _open, app, err, out, run
-from .recommend import DEFAULT_MAX_PER_ARTIST, DEFAULT_TEMPERATURE
-from .safety import display, markup_escape as esc
+from ..recommend.recommender import DEFAULT_MAX_PER_ARTIST, DEFAULT_TEMPERATURE
+from ..safety import display
+from ..safety import markup_escape as esc
+from .common import _bar, _fail, _open, app, err, out, run
 
 
 class MultiValue(TyperCommand):
@@ -43,7 +44,7 @@ class MultiValue(TyperCommand):
 
 def _history(rec, items: list[str], listens: list[Path] = (), what: str = "history"):
     """{track id: plays} from tracks, folders, playlists and listen exports, with one line per skip."""
-    from .history import gather
+    from ..playlists.history import gather
 
     h = run(lambda: gather(rec, items, listens))
     if h.skipped:
@@ -135,7 +136,7 @@ def recommend(
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
     """Recommend a playlist from a listening history: `genrerec recommend a.ogg b.flac -o mix.m3u8`."""
-    from .history import playlist_tracks
+    from ..playlists.history import playlist_tracks
 
     if n <= 0:
         _fail(f"--n must be at least 1, got {n}")
@@ -177,7 +178,7 @@ def _never_empty(recs, rec) -> None:
 
 
 def _check_format(fmt: Optional[str]) -> None:
-    from .formats import FORMATS
+    from ..playlists.formats import FORMATS
 
     if fmt is not None and fmt not in FORMATS:
         _fail(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
@@ -185,7 +186,7 @@ def _check_format(fmt: Optional[str]) -> None:
 
 def smooth(rec, recs):
     """The same picks as a nearest-neighbour tour from the first (`--order smooth`)."""
-    from .paths import smooth_order
+    from ..recommend.paths import smooth_order
 
     rows = smooth_order(rec.vectors, [rec.row_of[r.track_id] for r in recs])
     by_row = {rec.row_of[r.track_id]: r for r in recs}
@@ -193,7 +194,7 @@ def smooth(rec, recs):
 
 
 def _write_playlist(rec, output: Path, recs, absolute: bool, fmt: Optional[str], quiet: bool) -> None:
-    from .formats import Entry, format_for, write_playlist
+    from ..playlists.formats import Entry, format_for, write_playlist
 
     if os.path.isdir(output):
         _fail(f"--output {display(output)}: is a folder; give a file name, e.g. {display(output / 'playlist.m3u8')}")
@@ -236,7 +237,7 @@ def profile(
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of bars."),
 ) -> None:
     """The listener's genre mix, and the distinct tastes in their history."""
-    from .history import playlist_tracks
+    from ..playlists.history import playlist_tracks
 
     items = list(tracks or []) + list(history)
     if not items and not listens:
@@ -274,7 +275,7 @@ def path(
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
     """A playlist that moves smoothly from one track to another through your library."""
-    from .paths import path_stats
+    from ..recommend.paths import path_stats
 
     if n < 2:
         _fail(f"--n must be at least 2 (the two ends), got {n}")

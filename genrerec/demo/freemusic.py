@@ -12,7 +12,7 @@ import subprocess
 import zipfile
 from pathlib import Path
 
-from .audio import AUDIO_EXTENSIONS
+from ..audio.decode import AUDIO_EXTENSIONS
 
 DEMO_PACKAGES = ["warzone2100-music", "nexuiz-music"]  # about 170 MB, 60 tracks, OGG Vorbis/Opus
 

@@ -83,7 +83,7 @@ def _genrerec(*args: object) -> None:
 
 
 def _some_tracks(db: Path, k: int = 3) -> list[Path]:
-    from .recommend import Recommender
+    from ..recommend.recommender import Recommender
 
     with Recommender.open(db) as rec:
         rows = sorted(range(len(rec)), key=lambda r: rec.rels[r])

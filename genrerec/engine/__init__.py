@@ -1,6 +1,7 @@
-"""Engines: the map step of `index_library` (decode, features and model
-inference for the tracks to (re)embed). Everything else (scan, diff, commit,
-FAISS) is shared; an engine only turns jobs into per-track results.
+"""engine: indexing a library: the driver (index.py: scan, diff, commit, FAISS; watch.py) and
+the engines of its map step (decode, features, inference). May import: audio, models, library.
+
+An engine only turns jobs into per-track results; everything else is the driver's.
 
 `LocalEngine` (a process pool on this machine) is the default; another engine
 (e.g. Ray) implements the same `Engine.run` and reuses `prepare_track` and

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Protocol, Sequence
 
-from ..audio import AudioError
+from ..audio.decode import AudioError
 from ..faults import fault
-from ..scan import fingerprint, read_tags
+from ..library.scan import fingerprint, read_tags
 
 log = logging.getLogger("genrerec")
 
@@ -43,8 +43,8 @@ class Engine(Protocol):
 
 def prepare_track(job: Job, features) -> dict:
     """Decode + features + fingerprint + tags for one track; never raises."""
-    from ..duplicates import signature
-    from ..embed import track_windows
+    from ..library.duplicates import signature
+    from ..models.inference import track_windows
 
     p = Path(job.path)
     out: dict = {"rel": job.rel, "path": job.path}

@@ -27,22 +27,18 @@ from typing import Callable
 
 import numpy as np
 
-from .catalog import Catalog, CatalogError, holders_text, is_disk_full
-from .engine import Engine, Job, LocalEngine
-from .faults import fault as _fault
-from .library import (CATALOG_FILE, DB_DIRNAME, LibraryError, LibraryLocked, _cache_db_dir, _writable,  # noqa: F401
-                      default_db_dir, find_db_dir)
-from .library import STATE_FILES
-from .lock import LibraryLock
-from .safety import check_state_dir, make_private_dir
-from .scan import FileEntry, fingerprint, plan_changes, read_tags, scan_library  # noqa: F401
-from .vectors import (GENRE_WEIGHT, HNSW_THRESHOLD, INDEX_FILE, INDEX_META, VectorIndex,  # noqa: F401
-                      build_vector_index, combined_vectors, load_or_rebuild_index, save_vector_index)
+from ..errors import LibraryError, LibraryLocked
+from ..faults import fault as _fault
+from ..library.catalog import Catalog, CatalogError, holders_text, is_disk_full
+from ..library.location import CATALOG_FILE, DB_DIRNAME, STATE_FILES, default_db_dir
+from ..library.lock import LibraryLock
+from ..library.scan import plan_changes, scan_library
+from ..library.vectors import GENRE_WEIGHT, build_vector_index, save_vector_index
+from ..safety import check_state_dir, make_private_dir
+from .base import Engine, Job
+from .local import LocalEngine
 
 log = logging.getLogger("genrerec")
-
-_Lock = LibraryLock  # the old private name, still imported by tests
-
 
 # --- the index command ---------------------------------------------------------
 
@@ -101,8 +97,8 @@ def index_library(
         follow_external_links: also follow links that leave the library
             (never into /proc, /sys, /dev; each file once).
     """
-    from .embed import MAX_WINDOWS, load_model
-    from .utils import progress
+    from ..models.inference import MAX_WINDOWS, load_model
+    from ..utils import progress
 
     t0 = time.time()
     root = Path(library)

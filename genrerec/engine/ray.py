@@ -21,7 +21,7 @@ import threading
 from collections import deque
 from typing import Iterator, Sequence
 
-from ..library import LibraryError
+from ..errors import LibraryError
 from .base import Job, encode_prepared, prepare_track
 
 INSTALL_HINT = "the Ray engine needs Ray, an optional extra: pip install 'genrerec[ray]'"

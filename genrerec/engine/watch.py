@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from .index import IndexSummary, LibraryLocked, index_library
+from ..errors import LibraryLocked
+from .index import IndexSummary, index_library
 
 log = logging.getLogger("genrerec")
 
@@ -73,7 +74,7 @@ def watch_library(library: str | os.PathLike, db_dir: str | os.PathLike | None =
     from watchdog.events import FileSystemEventHandler
     from watchdog.observers import Observer
 
-    from .embed import load_model
+    from ..models.inference import load_model
 
     root = Path(library).resolve()
     model = model or load_model()

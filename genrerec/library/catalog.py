@@ -20,7 +20,7 @@ from typing import Iterator
 
 import numpy as np
 
-from .safety import UnsafePathError, display, open_nofollow
+from ..safety import UnsafePathError, display, open_nofollow
 
 SCHEMA_VERSION = 1
 BUSY_TIMEOUT_S = 30.0  # how long a write waits for another program's lock on the catalog

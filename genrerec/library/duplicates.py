@@ -29,8 +29,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .listens import track_key
-from .utils import atomic_write_json
+from ..utils import atomic_write_json
+from .names import track_key
 
 log = logging.getLogger("genrerec")
 

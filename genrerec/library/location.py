@@ -14,16 +14,8 @@ STATE_FILES = ("lock", CATALOG_FILE, CATALOG_FILE + "-wal", CATALOG_FILE + "-shm
                "index.faiss", "index.json")
 
 
-class LibraryError(Exception):
-    """A library cannot be indexed or opened; the message says what to do."""
-
-
-class LibraryLocked(LibraryError):
-    pass
-
-
 def _cache_db_dir(root: Path) -> Path:
-    from .data import default_cache_dir
+    from ..utils import default_cache_dir
 
     h = hashlib.sha1(os.fsencode(str(root.resolve()))).hexdigest()[:12]
     return default_cache_dir() / "libraries" / f"{root.resolve().name}-{h}"

@@ -7,8 +7,8 @@ import fcntl
 import os
 from pathlib import Path
 
-from .library import LibraryLocked
-from .safety import open_nofollow
+from ..errors import LibraryLocked
+from ..safety import open_nofollow
 
 
 class LibraryLock:

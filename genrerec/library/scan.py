@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from .audio import AUDIO_EXTENSIONS
+from ..audio.decode import AUDIO_EXTENSIONS
+from ..safety import in_system_tree, is_within
 from .catalog import TrackRow
-from .safety import in_system_tree, is_within
 
 _MAGIC = (b"ID3", b"fLaC", b"OggS", b"RIFF", b"FORM", b".snd", b"\xff\xfb", b"\xff\xf3", b"\xff\xf2")
 

@@ -12,11 +12,11 @@ from typing import Callable
 
 import numpy as np
 
+from ..errors import LibraryError
+from ..faults import fault
+from ..safety import PRIVATE_FILE_MODE, UnsafePathError, read_bytes_nofollow
+from ..utils import atomic_path, atomic_write_json
 from .catalog import Catalog
-from .faults import fault
-from .library import LibraryError
-from .safety import PRIVATE_FILE_MODE, UnsafePathError, read_bytes_nofollow
-from .utils import atomic_path, atomic_write_json
 
 log = logging.getLogger("genrerec")
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import torch
 
-from .features import FeatureConfig
-from .models import MODEL_KINDS, ModelDims, build_model
-from .utils import atomic_path
+from ..audio.features import FeatureConfig
+from ..utils import atomic_path
+from .registry import MODEL_KINDS, ModelDims, build_model
 
 FORMAT = "genrerec-checkpoint"
 FORMAT_VERSION = 1
@@ -54,7 +54,7 @@ class Checkpoint:
 
 
 def save_checkpoint(ckpt: Checkpoint, path: str | os.PathLike) -> None:
-    from . import __version__
+    from ..version import __version__
 
     payload = {
         "format": FORMAT, "format_version": FORMAT_VERSION, "genrerec_version": __version__,

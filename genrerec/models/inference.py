@@ -17,9 +17,9 @@ from typing import Iterable, Sequence
 import numpy as np
 import torch
 
-from .audio import AudioError, read_windows
+from ..audio.decode import AudioError, read_windows
+from ..audio.features import FeatureConfig, log_mel_spectrogram
 from .checkpoint import Checkpoint, CheckpointError, load_checkpoint
-from .features import FeatureConfig, log_mel_spectrogram
 
 DEFAULT_MODEL = "genrerec-musicnn-v2.pt"  # MusiCNN (MSD-pretrained) + GTZAN genre head: docs/model-card.md
 V1_MODEL = "genrerec-cnn-gtzan-v1.pt"  # the compact CNN trained from scratch, kept for comparison
@@ -138,7 +138,7 @@ class GenreModel:
             errors: "raise" stops at the first AudioError; "skip" returns None
                 for that file.
         """
-        from .utils import progress
+        from ..utils import progress
 
         paths = list(paths)
         out: list[TrackEmbedding | None] = []

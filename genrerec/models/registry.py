@@ -1,6 +1,8 @@
-"""Genre classifiers. Each maps [batch, n_mels, frames] log-mels to logits and
-exposes `embed()`, the penultimate layer used for similarity search; MusiCNN also
-has `tags()`, the 50 style/mood tags it was pretrained on."""
+"""The model kinds by name, and how to build one from its recorded dimensions.
+
+Each maps [batch, n_mels, frames] log-mels to logits and exposes `embed()`, the
+penultimate layer used for similarity search; MusiCNN also has `tags()`, the 50
+style/mood tags it was pretrained on."""
 
 from __future__ import annotations
 

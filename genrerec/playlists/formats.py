@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
-from .playlist import write_m3u
-from .safety import clean_tag
-from .utils import atomic_write_text
+from ..safety import clean_tag
+from ..utils import atomic_write_text
+from .m3u import write_m3u
 
 FORMATS = ("m3u8", "xspf", "json")
 

@@ -16,9 +16,10 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .listens import match_listens, read_listens
-from .playlist import read_m3u
-from .recommend import RecommendError, Recommender
+from ..recommend.listens import match_listens, read_listens
+from ..recommend.recommender import Recommender
+from ..recommend.results import RecommendError
+from .m3u import read_m3u
 
 
 @dataclass

@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Sequence
 from urllib.parse import unquote, urlparse
 
-from .safety import clean_tag, display, one_line
-from .utils import atomic_write_text
+from ..safety import clean_tag, display, one_line
+from ..utils import atomic_write_text
 
 log = logging.getLogger("genrerec")
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")

@@ -153,7 +153,7 @@ def smooth_order(vectors: np.ndarray, rows: list[int]) -> list[int]:
 def recommender_path(rec, a, b, n: int):
     """`Recommender.path`: Recommendations from a to b (both included); each
     score is the similarity to the track before it."""
-    from .recommend import Recommendation, RecommendError, _check_n
+    from .results import Recommendation, RecommendError, _check_n
 
     n = _check_n(n)
     if n < 2:

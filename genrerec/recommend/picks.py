@@ -13,6 +13,9 @@ from typing import Callable
 
 import numpy as np
 
+POOL_GROWTH = 10.0  # candidate pool = n * (1 + POOL_GROWTH * T)
+SIM_SCALE = 0.1  # similarity units per e-fold of sampling probability at T = 1
+AVOID_POOL = 3  # avoiding tracks triples the candidate pool, so the penalty has room to work
 AVOID_WEIGHT = 0.5  # a candidate's score loses this times its similarity to the closest avoided track
 
 
@@ -72,3 +75,12 @@ class PickFilter:
     def take(self, got: list[tuple[int, float]]) -> None:
         self.ban([t for t, _ in got])
         self.artists.update(a for a in (self.artist(t) for t, _ in got) if a is not None)
+
+
+def gumbel_top_k(scores: np.ndarray, k: int, temperature: float, rng: np.random.Generator) -> np.ndarray:
+    """Indices of k draws without replacement, P ~ exp(score / (T * SIM_SCALE)); T=0 is plain top-k."""
+    k = min(k, len(scores))
+    if temperature < 1e-6:  # the limit of sampling as T -> 0 is plain top-k (and avoids overflow)
+        return np.argsort(-scores, kind="stable")[:k]
+    keys = scores / (temperature * SIM_SCALE) + rng.gumbel(size=len(scores))
+    return np.argsort(-keys, kind="stable")[:k]

@@ -31,107 +31,26 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping, Sequence, Union
+from typing import Mapping
 
 import numpy as np
 
-from .catalog import Catalog, CatalogError
-from .duplicates import TrackInfo, duplicates_for
-from .listens import tags_from_name
-from .picks import PickFilter
-from .index import (CATALOG_FILE, DB_DIRNAME, GENRE_WEIGHT, LibraryError, combined_vectors, find_db_dir,
-                    load_or_rebuild_index)
-from .library import STATE_FILES
-from .safety import check_state_dir, display, exists
+from ..errors import LibraryError
+from ..library.catalog import Catalog
+from ..library.duplicates import TrackInfo, duplicates_for
+from ..library.location import CATALOG_FILE, DB_DIRNAME, STATE_FILES, find_db_dir
+from ..library.names import tags_from_name
+from ..library.vectors import GENRE_WEIGHT, combined_vectors, load_or_rebuild_index
+from ..safety import check_state_dir, display, exists
+from .paths import recommender_path
+from .picks import AVOID_POOL, POOL_GROWTH, SIM_SCALE, PickFilter, gumbel_top_k
+from .results import History, Recommendation, RecommendError, TrackRef, _check_n, _check_temperature
+from .tastes import Taste, allocate, cluster_tastes
 
-TASTE_SIMILARITY = 0.45  # history tracks less similar than this (average linkage) are separate tastes
-MAX_TASTES = 8
-POOL_GROWTH = 10.0  # candidate pool = n * (1 + POOL_GROWTH * T)
-SIM_SCALE = 0.1  # similarity units per e-fold of sampling probability at T = 1
 DEFAULT_TEMPERATURE = 0.5  # CLI and API default: a varied but faithful mix
 DEFAULT_MAX_PER_ARTIST = 3  # picks per artist (tags) before other artists are preferred
-AVOID_POOL = 3  # avoiding tracks triples the candidate pool, so the penalty has room to work
 
-TrackRef = Union[str, os.PathLike, int]
-History = Union[Sequence[TrackRef], Mapping[TrackRef, float], Sequence[tuple[TrackRef, float]]]
-
-
-class RecommendError(ValueError):
-    """Bad arguments or history; the message says which and why."""
-
-
-@dataclass
-class Recommendation:
-    track_id: int
-    path: Path
-    score: float  # similarity to the taste centroid it was drawn for
-    genres: dict[str, float]  # genre distribution, highest first
-    because: Path | None = None  # the history track it is most similar to
-    taste: int = 0
-    tags: dict[str, float] = field(default_factory=dict)  # top style/mood tags (models with tags), highest first
-
-
-@dataclass
-class Taste:
-    share: float  # fraction of listening
-    genres: dict[str, float]
-    tracks: list[Path] = field(default_factory=list)
-    tags: dict[str, float] = field(default_factory=dict)  # top style/mood tags of these tracks
-
-
-def _check_n(n) -> int:
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n <= 0:
-        raise RecommendError(f"n must be a positive whole number, got {n!r}")
-    return int(n)
-
-
-def _check_temperature(t) -> float:
-    try:
-        t = float(t)
-    except (TypeError, ValueError):
-        raise RecommendError(f"temperature must be a number >= 0, got {t!r}") from None
-    if not math.isfinite(t) or t < 0:
-        raise RecommendError(f"temperature must be a finite number >= 0, got {t!r}")
-    return t
-
-
-def allocate(n: int, shares: Sequence[float]) -> list[int]:
-    """Split n slots by shares (largest remainder): sums to n, each within 1 of n*share."""
-    s = np.asarray(shares, float)
-    s = s / s.sum()
-    raw = s * n
-    base = np.floor(raw).astype(int)
-    for i in np.argsort(-(raw - base), kind="stable")[: n - base.sum()]:
-        base[i] += 1
-    return base.tolist()
-
-
-def cluster_tastes(vectors: np.ndarray, threshold: float = TASTE_SIMILARITY, max_tastes: int = MAX_TASTES) -> np.ndarray:
-    """Cluster labels (0..k-1) for history vectors, by average linkage on cosine."""
-    if len(vectors) < 2:
-        return np.zeros(len(vectors), int)
-    from scipy.cluster.hierarchy import fcluster, linkage
-
-    v = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
-    dist = np.clip(1.0 - v @ v.T, 0, 2)
-    iu = np.triu_indices(len(v), 1)
-    Z = linkage(dist[iu], method="average")
-    labels = fcluster(Z, t=1.0 - threshold, criterion="distance")
-    if labels.max() > max_tastes:
-        labels = fcluster(Z, t=max_tastes, criterion="maxclust")
-    _, labels = np.unique(labels, return_inverse=True)
-    return labels
-
-
-def gumbel_top_k(scores: np.ndarray, k: int, temperature: float, rng: np.random.Generator) -> np.ndarray:
-    """Indices of k draws without replacement, P ~ exp(score / (T * SIM_SCALE)); T=0 is plain top-k."""
-    k = min(k, len(scores))
-    if temperature < 1e-6:  # the limit of sampling as T -> 0 is plain top-k (and avoids overflow)
-        return np.argsort(-scores, kind="stable")[:k]
-    keys = scores / (temperature * SIM_SCALE) + rng.gumbel(size=len(scores))
-    return np.argsort(-keys, kind="stable")[:k]
 
 
 class Recommender:
@@ -444,8 +363,6 @@ class Recommender:
     def path(self, a: TrackRef, b: TrackRef, n: int = 12) -> list[Recommendation]:
         """A playlist of n tracks moving smoothly from track a to track b (both
         included), each close to the last and closer to b (see `paths`)."""
-        from .paths import recommender_path
-
         return recommender_path(self, a, b, n)
 
     def close(self) -> None:

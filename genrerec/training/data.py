@@ -18,9 +18,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .audio import AUDIO_EXTENSIONS, AudioError, load_audio
-from .features import FeatureConfig, log_mel_spectrogram
-from .utils import atomic_write_json, read_npy, write_npy
+from ..audio.decode import AUDIO_EXTENSIONS, AudioError, load_audio
+from ..audio.features import FeatureConfig, log_mel_spectrogram
+from ..utils import atomic_write_json, default_cache_dir, read_npy, write_npy
 
 log = logging.getLogger("genrerec")
 
@@ -168,12 +168,6 @@ def file_digest(path: str | os.PathLike) -> str:
     return h.hexdigest()
 
 
-def default_cache_dir() -> Path:
-    base = os.environ.get("GENREREC_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "genrerec")
-    return Path(base)
-
-
 class SpecCache:
     """Whole-clip log-mels on disk (float16), keyed by file content and feature
     settings, so epochs and reruns never decode twice."""
@@ -200,7 +194,7 @@ class SpecCache:
 
 def load_specs(clips: list[Clip], cache: SpecCache, show_progress: bool = True) -> tuple[list[torch.Tensor], list[Clip]]:
     """Spectrograms for clips, skipping (and logging) unreadable ones."""
-    from .utils import progress
+    from ..utils import progress
 
     specs, kept = [], []
     with progress(disable=not show_progress, transient=True) as bar:

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .checkpoint import load_checkpoint
+from ..models.checkpoint import load_checkpoint
+from ..utils import atomic_path, atomic_write_json
 from .data import SpecCache, load_specs, load_split, scan_genre_tree
 from .train import clip_probabilities
-from .utils import atomic_path, atomic_write_json
 
 
 def classification_report(y_true: np.ndarray, y_pred: np.ndarray, genres: list[str]) -> dict:

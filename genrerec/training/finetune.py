@@ -18,17 +18,17 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
-from .checkpoint import Checkpoint, CheckpointError, load_checkpoint
-from .features import FeatureConfig, frame_windows
-from .utils import read_npy, write_npy
+from ..audio.features import FeatureConfig, frame_windows
+from ..models.checkpoint import Checkpoint, CheckpointError, load_checkpoint
+from ..utils import read_npy, write_npy
 
 if TYPE_CHECKING:
-    from .train import TrainConfig
+    from .config import TrainConfig
 
 
 def musicnn_start(cfg: "TrainConfig") -> Checkpoint:
     """The pretrained checkpoint a musicnn run starts from ("msd", "mtt" or a path)."""
-    from .embed import pretrained_model_path
+    from ..models.inference import pretrained_model_path
 
     path = pretrained_model_path(cfg.init) if cfg.init in ("msd", "mtt") else Path(cfg.init)
     ck = load_checkpoint(path)
@@ -42,7 +42,7 @@ def trainable_groups(model: torch.nn.Module, cfg: "TrainConfig") -> list[dict]:
     backbone_lr_scale * lr; everything else frozen (requires_grad False)."""
     if cfg.model != "musicnn":
         return [{"params": list(model.parameters()), "base_lr": cfg.lr, "lr": cfg.lr}]
-    from .models.musicnn import backbone_parameters
+    from ..models.musicnn import backbone_parameters
 
     tuned = set(backbone_parameters(model, cfg.finetune))
     head, backbone = [], []
@@ -69,7 +69,7 @@ class FrozenFeatures:
     def for_config(cls, model, cfg: "TrainConfig", features: FeatureConfig, cache_dir, init: Checkpoint | None):
         if init is None or cfg.finetune == "full":
             return None
-        from .data import default_cache_dir
+        from ..utils import default_cache_dir
 
         hop = max(1, int(round(cfg.cached_hop_s * features.sample_rate / features.hop_length)))
         return cls(model, cfg.finetune, features, hop, Path(cache_dir or default_cache_dir()), init.model_id())
@@ -83,7 +83,7 @@ class FrozenFeatures:
 
     def windows(self, specs: list[torch.Tensor], show_progress: bool = False) -> list[torch.Tensor]:
         """[k, D] frozen features per clip, from the disk cache where present."""
-        from .utils import progress
+        from ..utils import progress
 
         out = []
         with progress(disable=not show_progress, transient=True) as bar:

@@ -16,8 +16,8 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
-from .. import __version__
-from ..recommend import RecommendError
+from ..recommend.results import RecommendError
+from ..version import __version__
 from .api import make_router
 from .library import LibraryWorker, WebError
 from .security import AccessMiddleware

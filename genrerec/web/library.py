@@ -24,8 +24,9 @@ from typing import Callable, TypeVar
 
 import numpy as np
 
-from ..playlist import write_m3u
-from ..recommend import Recommender, RecommendError
+from ..playlists.m3u import write_m3u
+from ..recommend.recommender import Recommender
+from ..recommend.results import RecommendError
 from ..safety import is_within
 from .media import browser_playable
 from .projection import cached_projection

@@ -1,9 +1,10 @@
 import os
+
 import numpy as np
 import pytest
 import soundfile as sf
 
-from genrerec.audio import AudioError, audio_info, load_audio, read_windows, window_starts
+from genrerec.audio.decode import AudioError, audio_info, load_audio, read_windows, window_starts
 from tests.conftest import SR, synth, write_audio
 
 

@@ -1,7 +1,7 @@
 import numpy as np
 import torch
 
-from genrerec.features import FeatureConfig, frame_windows, log_mel_spectrogram
+from genrerec.audio.features import FeatureConfig, frame_windows, log_mel_spectrogram
 from tests.conftest import synth
 
 

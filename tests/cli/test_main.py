@@ -7,9 +7,9 @@ import sys
 import pytest
 from typer.testing import CliRunner
 
-from genrerec.cli import app
-from genrerec.index import index_library
-from genrerec.playlist import read_m3u
+from genrerec.cli.common import app
+from genrerec.engine.index import index_library
+from genrerec.playlists.m3u import read_m3u
 from tests.conftest import write_audio
 
 runner = CliRunner()
@@ -84,7 +84,7 @@ def test_stats_takes_the_library_as_argument_or_option(indexed):
 
 
 def test_names_are_fitted_keeping_what_tells_tracks_apart():
-    from genrerec.cli_playlists import fit
+    from genrerec.cli.playlists import fit
 
     path = "warzone2100-music/usr/share/games/warzone2100/music/albums/aftermath_soundtrack/track10.opus"
     assert fit(path, 60) == "warzone2100-music/…/albums/aftermath_soundtrack/track10.opus"
@@ -96,7 +96,7 @@ def test_names_are_fitted_keeping_what_tells_tracks_apart():
 def test_every_option_and_argument_has_help():
     import typer.main
 
-    from genrerec._docgen import argument_help
+    from genrerec.cli.docgen import argument_help
 
     missing = [f"{name} {p.name}" for name, cmd in typer.main.get_command(app).commands.items() for p in cmd.params
                if p.name != "help" and not (getattr(p, "help", None) or argument_help(app).get((name, p.name)))]

@@ -7,8 +7,8 @@ import textwrap
 
 import pytest
 
-from genrerec import demo
-from genrerec.playlist import read_m3u
+from genrerec.demo import main as demo
+from genrerec.playlists.m3u import read_m3u
 from tests.conftest import write_audio
 
 

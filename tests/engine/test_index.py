@@ -1,19 +1,20 @@
 """Indexing a library: incremental, resumable, locked, never stopped by a bad file."""
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
 import textwrap
-import time
 
 import numpy as np
 import pytest
 
-from genrerec.catalog import Catalog
-from genrerec.index import (LibraryLocked, VectorIndex, _Lock, combined_vectors, find_db_dir, index_library,
-                            load_or_rebuild_index)
+from genrerec.engine.index import index_library
+from genrerec.errors import LibraryLocked
+from genrerec.library.catalog import Catalog
+from genrerec.library.location import find_db_dir
+from genrerec.library.lock import LibraryLock
+from genrerec.library.vectors import VectorIndex, combined_vectors, load_or_rebuild_index
 from tests.conftest import index_matches_catalog, write_audio
 
 
@@ -73,10 +74,9 @@ def test_bad_files_are_recorded_and_skipped(library, tiny_model):
 
 
 def test_model_change_reembeds_everything(library, tiny_model, tiny_model_path, tmp_path):
-    import torch
 
     from genrerec import load_model
-    from genrerec.checkpoint import load_checkpoint, save_checkpoint
+    from genrerec.models.checkpoint import load_checkpoint, save_checkpoint
 
     index_library(library, model=tiny_model, workers=0, show_progress=False)
     ck = load_checkpoint(tiny_model_path)
@@ -89,7 +89,7 @@ def test_model_change_reembeds_everything(library, tiny_model, tiny_model_path, 
 def test_lock_refuses_a_second_run(library, tiny_model):
     db = library / ".genrerec"
     db.mkdir()
-    with _Lock(db):
+    with LibraryLock(db):
         with pytest.raises(LibraryLocked, match="another `genrerec index`"):
             index_library(library, model=tiny_model, workers=0, show_progress=False)
 
@@ -117,7 +117,7 @@ def test_killed_run_resumes_with_nothing_lost(library, tiny_model_path, tmp_path
     code = textwrap.dedent(f"""
         import sys, time
         from genrerec import load_model
-        from genrerec.index import index_library
+        from genrerec.engine.index import index_library
         def tick(n):
             print(n, flush=True)
             time.sleep(0.3)
@@ -125,7 +125,7 @@ def test_killed_run_resumes_with_nothing_lost(library, tiny_model_path, tmp_path
                       show_progress=False, on_batch=tick)
     """)
     proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True,
-                            cwd=os.path.dirname(os.path.dirname(__file__)))
+                            cwd=os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
     seen = []
     for line in proc.stdout:
         seen.append(int(line))
@@ -155,7 +155,7 @@ def test_killed_run_resumes_with_nothing_lost(library, tiny_model_path, tmp_path
 
 
 def test_read_only_library_uses_cache_dir(library, tiny_model, tmp_path, monkeypatch):
-    import genrerec.library as gl
+    import genrerec.library.location as gl
 
     monkeypatch.setenv("GENREREC_CACHE", str(tmp_path / "cache"))
     monkeypatch.setattr(gl, "_writable", lambda d: False)

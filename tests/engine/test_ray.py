@@ -9,10 +9,11 @@ import numpy as np
 import pytest
 
 from genrerec import load_model
-from genrerec.catalog import Catalog
-from genrerec.engine import Job
+from genrerec.engine.base import Job
+from genrerec.engine.index import index_library
 from genrerec.engine.ray import INSTALL_HINT, Embedder, RayEngine, import_ray
-from genrerec.index import LibraryError, index_library
+from genrerec.errors import LibraryError
+from genrerec.library.catalog import Catalog
 from tests.conftest import index_matches_catalog, write_audio
 
 
@@ -99,7 +100,7 @@ def test_without_ray_the_engine_says_how_to_install_it(monkeypatch):
 def test_cli_without_ray_is_one_line_and_exit_2(monkeypatch, library):
     from typer.testing import CliRunner
 
-    from genrerec.cli import app
+    from genrerec.cli.common import app
 
     monkeypatch.setitem(sys.modules, "ray", None)
     r = CliRunner().invoke(app, ["index", str(library), "--engine", "ray"])

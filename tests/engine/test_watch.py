@@ -5,7 +5,7 @@ import threading
 
 import pytest
 
-from genrerec.watch import Debouncer
+from genrerec.engine.watch import Debouncer
 from tests.conftest import write_audio
 
 pytest.importorskip("watchdog")
@@ -30,7 +30,7 @@ def test_a_burst_of_events_is_handled_once_after_a_quiet_moment():
 
 
 def test_watch_indexes_changes_until_stopped(library, tiny_model):
-    from genrerec.watch import watch_library
+    from genrerec.engine.watch import watch_library
 
     done: queue.Queue = queue.Queue()
     stop = threading.Event()

@@ -6,10 +6,10 @@ import numpy as np
 import soundfile as sf
 from typer.testing import CliRunner
 
-from genrerec.cli import app
-from genrerec.duplicates import find_duplicates, TrackInfo
-from genrerec.index import index_library
-from genrerec.recommend import Recommender
+from genrerec.cli.common import app
+from genrerec.engine.index import index_library
+from genrerec.library.duplicates import TrackInfo, find_duplicates
+from genrerec.recommend.recommender import Recommender
 from tests.conftest import write_audio, write_tagged
 
 runner = CliRunner()

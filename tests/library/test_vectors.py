@@ -7,8 +7,7 @@ import faiss
 import numpy as np
 import pytest
 
-from genrerec.vectors import (HNSW_THRESHOLD, IVFPQ_THRESHOLD, VectorIndex, combined_vectors,
-                              ivfpq_factory)
+from genrerec.library.vectors import HNSW_THRESHOLD, IVFPQ_THRESHOLD, VectorIndex, combined_vectors, ivfpq_factory
 
 
 def clustered_tracks(n: int, seed: int = 0) -> np.ndarray:
@@ -52,7 +51,7 @@ def test_ivfpq_finds_near_neighbours_in_a_fraction_of_the_memory(tmp_path):
 
 def catalog_of(tmp_path, n: int, seed: int = 0):
     """A catalog of n usable tracks of model "m", plus failed tracks and tracks of another model."""
-    from genrerec.catalog import Catalog
+    from genrerec.library.catalog import Catalog
 
     rng = np.random.default_rng(seed)
     cat = Catalog(tmp_path / "catalog.sqlite")
@@ -84,7 +83,7 @@ def test_catalog_vectors_stream_in_chunks_in_id_order(tmp_path):
 
 
 def test_index_built_a_chunk_at_a_time_equals_the_whole_catalog_at_once(tmp_path):
-    from genrerec.vectors import build_vector_index
+    from genrerec.library.vectors import build_vector_index
 
     cat = catalog_of(tmp_path, 500)
     ids, _, g, e = cat.vectors("m")
@@ -102,7 +101,7 @@ def test_index_built_a_chunk_at_a_time_equals_the_whole_catalog_at_once(tmp_path
 
 
 def test_a_snapshot_keeps_one_view_while_another_process_commits(tmp_path):
-    from genrerec.catalog import Catalog
+    from genrerec.library.catalog import Catalog
 
     reader = catalog_of(tmp_path, 30)
     writer = Catalog(tmp_path / "catalog.sqlite")
@@ -135,8 +134,8 @@ def test_a_reader_holding_the_vectors_reranks_compressed_candidates_exactly():
 
 
 def test_the_recommender_searches_a_compressed_index_as_well_as_exact_search(tmp_path, monkeypatch):
-    from genrerec import vectors
-    from genrerec.recommend import Recommender
+    from genrerec.library import vectors
+    from genrerec.recommend.recommender import Recommender
 
     lib, db = tmp_path / "music", tmp_path / "db"
     lib.mkdir()
@@ -163,8 +162,8 @@ def test_the_recommender_searches_a_compressed_index_as_well_as_exact_search(tmp
 
 
 def test_the_index_build_never_loads_the_whole_catalog(tmp_path, monkeypatch):
-    from genrerec.catalog import Catalog
-    from genrerec.vectors import build_vector_index
+    from genrerec.library.catalog import Catalog
+    from genrerec.library.vectors import build_vector_index
 
     cat = catalog_of(tmp_path, 300)
     n = len(cat.vector_ids("m"))

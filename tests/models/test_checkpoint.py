@@ -1,9 +1,9 @@
 import pytest
 import torch
 
-from genrerec.checkpoint import Checkpoint, CheckpointError, load_checkpoint, save_checkpoint
-from genrerec.features import FeatureConfig
-from genrerec.models import ModelDims, build_model
+from genrerec.audio.features import FeatureConfig
+from genrerec.models.checkpoint import Checkpoint, CheckpointError, load_checkpoint, save_checkpoint
+from genrerec.models.registry import ModelDims, build_model
 
 
 def _ckpt(kind="cnn"):

@@ -15,12 +15,12 @@ import numpy as np
 import pytest
 import torch
 
-from genrerec.checkpoint import load_checkpoint
-from genrerec.embed import pretrained_model_path
-from genrerec.features import FeatureConfig, log_mel_spectrogram
+from genrerec.audio.features import FeatureConfig, log_mel_spectrogram
+from genrerec.models.checkpoint import load_checkpoint
+from genrerec.models.inference import pretrained_model_path
 from genrerec.models.musicnn import MSD_TAGS, MusiCNN, backbone_parameters
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 REF = ROOT / "tests" / "data" / "MSD_musicnn-reference.npz"
 sys.path.insert(0, str(ROOT / "scripts"))
 from musicnn_tf_export import synth  # noqa: E402  (the signal the reference was computed from)
@@ -100,7 +100,8 @@ def _genre_tree(root: Path) -> Path:
 
 @pytest.mark.parametrize("mode", ["head", "backend", "full"])
 def test_finetune_trains_only_what_the_mode_says(tmp_path, mode):
-    from genrerec.train import TrainConfig, train
+    from genrerec.training.config import TrainConfig
+    from genrerec.training.train import train
 
     data = _genre_tree(tmp_path / "data")
     cfg = TrainConfig(model="musicnn", finetune=mode, epochs=2, crops_per_clip=2, batch_size=8, warmup_epochs=1,
@@ -125,8 +126,8 @@ def test_finetune_trains_only_what_the_mode_says(tmp_path, mode):
 @pytest.fixture(scope="module")
 def tagged_model_path(tmp_path_factory) -> Path:
     """The MSD backbone with a (random, seeded) head for three synthetic genres."""
-    from genrerec.checkpoint import Checkpoint, save_checkpoint
-    from genrerec.models import ModelDims
+    from genrerec.models.checkpoint import Checkpoint, save_checkpoint
+    from genrerec.models.registry import ModelDims
 
     start = load_checkpoint(pretrained_model_path("msd"))
     torch.manual_seed(0)
@@ -140,7 +141,7 @@ def tagged_model_path(tmp_path_factory) -> Path:
 
 def test_index_stores_tag_scores_and_recommendations_carry_them(library, tagged_model_path):
     from genrerec import Recommender, load_model
-    from genrerec.index import index_library
+    from genrerec.engine.index import index_library
 
     model = load_model(tagged_model_path)
     index_library(library, model=model, workers=0, show_progress=False)
@@ -158,7 +159,7 @@ def test_classify_shows_genres_and_tags(tmp_path, tagged_model_path):
 
     from typer.testing import CliRunner
 
-    from genrerec.cli import app
+    from genrerec.cli.common import app
     from tests.conftest import write_audio
 
     f = write_audio(tmp_path / "a.wav", "low", seconds=4)
@@ -170,7 +171,7 @@ def test_classify_shows_genres_and_tags(tmp_path, tagged_model_path):
 
 def test_backbone_without_genre_head_is_refused_with_advice():
     from genrerec import load_model
-    from genrerec.checkpoint import CheckpointError
+    from genrerec.models.checkpoint import CheckpointError
 
     with pytest.raises(CheckpointError, match="genrerec train --model musicnn"):
         load_model(pretrained_model_path("msd"))

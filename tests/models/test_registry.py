@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from genrerec.models import ModelDims, build_model, count_parameters
+from genrerec.models.registry import ModelDims, build_model, count_parameters
 
 
 def test_seed_cnn_is_the_original_architecture():

@@ -8,7 +8,7 @@ from urllib.parse import unquote
 
 import pytest
 
-from genrerec.formats import Entry, format_for, write_playlist
+from genrerec.playlists.formats import Entry, format_for, write_playlist
 
 NS = {"x": "http://xspf.org/ns/0/"}
 

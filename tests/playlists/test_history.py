@@ -5,10 +5,11 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from genrerec.cli import app
-from genrerec.index import index_library
-from genrerec.listens import read_listens, track_key
-from genrerec.recommend import Recommender
+from genrerec.cli.common import app
+from genrerec.engine.index import index_library
+from genrerec.library.names import track_key
+from genrerec.recommend.listens import read_listens
+from genrerec.recommend.recommender import Recommender
 from tests.conftest import write_audio, write_tagged
 
 runner = CliRunner()

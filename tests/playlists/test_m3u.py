@@ -1,6 +1,6 @@
 from pathlib import Path
 
-from genrerec.playlist import read_m3u, write_m3u
+from genrerec.playlists.m3u import read_m3u, write_m3u
 
 
 def test_relative_m3u_roundtrip(tmp_path):

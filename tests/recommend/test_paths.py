@@ -3,12 +3,12 @@
 import json
 
 import numpy as np
+from tests.recommend.test_recommender import make_library
 from typer.testing import CliRunner
 
-from genrerec.cli import app
-from genrerec.paths import path_stats, smooth_order
-from genrerec.recommend import Recommender
-from tests.test_recommend import make_library
+from genrerec.cli.common import app
+from genrerec.recommend.paths import path_stats, smooth_order
+from genrerec.recommend.recommender import Recommender
 
 runner = CliRunner()
 

@@ -7,8 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from genrerec.catalog import Catalog
-from genrerec.recommend import RecommendError, Recommender, allocate, cluster_tastes
+from genrerec.library.catalog import Catalog
+from genrerec.recommend.recommender import Recommender
+from genrerec.recommend.results import RecommendError
+from genrerec.recommend.tastes import allocate, cluster_tastes
 
 GENRES = ["jazz", "metal", "pop", "rock"]
 

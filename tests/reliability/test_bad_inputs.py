@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from genrerec.catalog import Catalog
-from genrerec.index import index_library
+from genrerec.engine.index import index_library
+from genrerec.library.catalog import Catalog
 from tests.conftest import SR, synth, write_audio
 
 
@@ -142,7 +142,7 @@ def test_one_hour_file_memory_is_bounded(tmp_path, tiny_model_path, record):
     code = textwrap.dedent("""
         import resource
         from genrerec import load_model
-        from genrerec.index import index_library
+        from genrerec.engine.index import index_library
         s = index_library({lib!r}, {db!r}, load_model({m!r}), workers=0, show_progress=False)
         assert s.total_ok == 1, s
         print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)

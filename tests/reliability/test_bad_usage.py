@@ -3,9 +3,10 @@
 import pytest
 from typer.testing import CliRunner
 
-from genrerec.cli import app
-from genrerec.index import index_library
-from genrerec.recommend import RecommendError, Recommender
+from genrerec.cli.common import app
+from genrerec.engine.index import index_library
+from genrerec.recommend.recommender import Recommender
+from genrerec.recommend.results import RecommendError
 from tests.conftest import write_audio
 
 runner = CliRunner()
@@ -70,7 +71,7 @@ def test_api_user_errors(indexed, tmp_path, record):
             with pytest.raises(RecommendError) as ei:
                 rec.recommend(**kw)
             record(f"API: {name}", f"RecommendError: {str(ei.value).splitlines()[0]}")
-    from genrerec.index import LibraryError
+    from genrerec.errors import LibraryError
 
     with pytest.raises(LibraryError, match="no genrerec library found"):
         Recommender.open(tmp_path)

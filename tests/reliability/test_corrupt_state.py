@@ -8,11 +8,11 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from genrerec.catalog import Catalog, CatalogError
-from genrerec.checkpoint import CheckpointError, load_checkpoint
-from genrerec.cli import app
-from genrerec.index import index_library
-from genrerec.recommend import Recommender
+from genrerec.cli.common import app
+from genrerec.engine.index import index_library
+from genrerec.library.catalog import Catalog, CatalogError
+from genrerec.models.checkpoint import CheckpointError, load_checkpoint
+from genrerec.recommend.recommender import Recommender
 
 runner = CliRunner()
 

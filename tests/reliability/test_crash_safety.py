@@ -17,15 +17,15 @@ import numpy as np
 import pytest
 
 from genrerec import load_model
-from genrerec.catalog import Catalog
-from genrerec.index import index_library
+from genrerec.engine.index import index_library
+from genrerec.library.catalog import Catalog
 from tests.conftest import index_matches_catalog, write_audio
 
 REPO = Path(__file__).resolve().parents[2]
 RUNNER = textwrap.dedent("""
     import sys
     from genrerec import load_model
-    from genrerec.index import index_library
+    from genrerec.engine.index import index_library
     engine = None
     if sys.argv[5:]:  # the address of a running Ray cluster: the Ray engine joins it
         from genrerec.engine.ray import RayEngine

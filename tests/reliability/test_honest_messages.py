@@ -7,8 +7,8 @@ import os
 import pytest
 from typer.testing import CliRunner
 
-from genrerec.cli import app
-from genrerec.index import index_library
+from genrerec.cli.common import app
+from genrerec.engine.index import index_library
 from tests.conftest import write_audio
 
 runner = CliRunner()
@@ -86,9 +86,9 @@ def test_path_longer_than_path_max_is_shown_as_text(tmp_path, tiny_model, record
 
 _INDEX_SCRIPT = """
 import sys, typer
-import genrerec.index as gi
+import genrerec.engine.index as gi
 from genrerec import load_model
-from genrerec.cli import run
+from genrerec.cli.common import run
 
 commit = gi._commit
 def announce(*a):  # tells the test when a batch is committed: its cue to send the signal
@@ -111,7 +111,7 @@ def test_interrupt_commits_finished_work_and_exits_quietly(tmp_path, tiny_model_
     import sys
     from pathlib import Path
 
-    from genrerec.catalog import Catalog
+    from genrerec.library.catalog import Catalog
 
     lib = tmp_path / "lib"
     for i in range(16):
@@ -206,8 +206,8 @@ def test_catalog_locked_by_another_program_says_who(library, tiny_model, monkeyp
     import subprocess
     import sys
 
-    import genrerec.catalog as gc
-    from genrerec.index import LibraryLocked
+    import genrerec.library.catalog as gc
+    from genrerec.errors import LibraryLocked
 
     index_library(library, model=tiny_model, workers=0, show_progress=False)
     holder = subprocess.Popen(

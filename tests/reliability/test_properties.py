@@ -13,10 +13,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from genrerec.data import Clip, make_split
-from genrerec.embed import GenreModel
-from genrerec.index import combined_vectors
-from genrerec.recommend import allocate, gumbel_top_k
+from genrerec.library.vectors import combined_vectors
+from genrerec.models.inference import GenreModel
+from genrerec.recommend.picks import gumbel_top_k
+from genrerec.recommend.tastes import allocate
+from genrerec.training.data import Clip, make_split
 from tests.reliability.strategies import nonzero
 
 finite = st.floats(-10, 10, allow_nan=False, width=32)
@@ -117,8 +118,8 @@ def test_split_generation(counts, method, val, test, seed):
 
 @pytest.fixture(scope="module")
 def synthetic_rec(tmp_path_factory):
-    from genrerec.recommend import Recommender
-    from tests.test_recommend import make_library
+    from genrerec.recommend.recommender import Recommender
+    from tests.recommend.test_recommender import make_library
 
     rec = Recommender.open(make_library(tmp_path_factory.mktemp("props"), per_genre=25))
     yield rec

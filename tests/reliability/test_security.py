@@ -10,12 +10,13 @@ import stat
 import pytest
 from typer.testing import CliRunner
 
-from genrerec.catalog import Catalog
-from genrerec.checkpoint import CheckpointError
-from genrerec.cli import app
-from genrerec.index import LibraryError, index_library
-from genrerec.playlist import read_m3u, write_m3u
-from genrerec.recommend import Recommender
+from genrerec.cli.common import app
+from genrerec.engine.index import index_library
+from genrerec.errors import LibraryError
+from genrerec.library.catalog import Catalog
+from genrerec.models.checkpoint import CheckpointError
+from genrerec.playlists.m3u import read_m3u, write_m3u
+from genrerec.recommend.recommender import Recommender
 from tests.conftest import write_audio
 
 runner = CliRunner()
@@ -66,7 +67,8 @@ class _Payload:
 
 
 def test_planted_last_pt_runs_no_code(tmp_path, monkeypatch, record):
-    from genrerec.train import TrainConfig, train
+    from genrerec.training.config import TrainConfig
+    from genrerec.training.train import train
 
     data = tmp_path / "data"
     for g in ("low", "high"):

@@ -11,10 +11,10 @@ import pytest
 import soundfile as sf
 from typer.testing import CliRunner
 
-from genrerec.audio import AudioError, read_windows
-from genrerec.cli import app
-from genrerec.index import index_library
-from genrerec.recommend import Recommender
+from genrerec.audio.decode import AudioError, read_windows
+from genrerec.cli.common import app
+from genrerec.engine.index import index_library
+from genrerec.recommend.recommender import Recommender
 from tests.conftest import synth, write_audio
 
 runner = CliRunner()
@@ -102,9 +102,9 @@ def _other_model(tmp_path):
     import torch
 
     from genrerec import load_model
-    from genrerec.checkpoint import Checkpoint, save_checkpoint
-    from genrerec.features import FeatureConfig
-    from genrerec.models import ModelDims, build_model
+    from genrerec.audio.features import FeatureConfig
+    from genrerec.models.checkpoint import Checkpoint, save_checkpoint
+    from genrerec.models.registry import ModelDims, build_model
 
     torch.manual_seed(1)
     feats = FeatureConfig()

@@ -2,9 +2,16 @@ import json
 
 import pytest
 
-from genrerec.data import (DataError, SpecCache, block_folds, load_split, make_split, save_split,
-                           scan_genre_tree)
-from genrerec.features import FeatureConfig
+from genrerec.audio.features import FeatureConfig
+from genrerec.training.data import (
+    DataError,
+    SpecCache,
+    block_folds,
+    load_split,
+    make_split,
+    save_split,
+    scan_genre_tree,
+)
 from tests.conftest import write_audio
 
 
@@ -73,7 +80,7 @@ def test_spec_cache_hits_without_decoding(tmp_path, monkeypatch):
     p = write_audio(tmp_path / "a.wav", "low", seconds=4)
     cache = SpecCache(FeatureConfig(), tmp_path / "cache")
     first = cache.get(p)
-    import genrerec.data as data
+    import genrerec.training.data as data
 
     monkeypatch.setattr(data, "load_audio", lambda *a, **k: (_ for _ in ()).throw(AssertionError("decoded")))
     again = cache.get(p)

@@ -5,9 +5,10 @@ import json
 import numpy as np
 import torch
 
-from genrerec.checkpoint import load_checkpoint
-from genrerec.evaluate import evaluate
-from genrerec.train import TrainConfig, train
+from genrerec.models.checkpoint import load_checkpoint
+from genrerec.training.config import TrainConfig
+from genrerec.training.evaluate import evaluate
+from genrerec.training.train import train
 from tests.conftest import write_audio
 
 
@@ -48,7 +49,7 @@ def test_changed_settings_refuse_to_mix_runs(tmp_path):
     train(data, tmp_path / "run", cfg, cache_dir=tmp_path / "c", show_progress=False)
     import pytest
 
-    from genrerec.data import DataError
+    from genrerec.training.data import DataError
 
     with pytest.raises(DataError, match="different settings"):
         train(data, tmp_path / "run", TrainConfig(epochs=1, crops_per_clip=1, seed=1), cache_dir=tmp_path / "c",
@@ -68,7 +69,7 @@ def test_runs_saved_before_a_setting_existed_still_resume(tmp_path):
 
 
 def test_pitch_and_tempo_augmentations_keep_shapes_and_move_content():
-    from genrerec.train import augment, random_crops
+    from genrerec.training.train import augment, random_crops
 
     gen = torch.Generator().manual_seed(0)
     ramp = torch.arange(96.0)[None, :, None].expand(8, 96, 150).clone()  # each mel bin holds its index

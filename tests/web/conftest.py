@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from genrerec.catalog import Catalog
+from genrerec.library.catalog import Catalog
 from tests.conftest import write_audio
 
 pytest.importorskip("fastapi")

@@ -167,7 +167,7 @@ def test_pages_and_static_files_are_served(client):
 def test_symlink_out_of_the_library_is_not_served(tmp_path):
     from fastapi.testclient import TestClient
 
-    from genrerec.catalog import Catalog
+    from genrerec.library.catalog import Catalog
     from genrerec.web.app import create_app
     from genrerec.web.library import LibraryWorker
 
@@ -197,7 +197,7 @@ def test_catalog_changes_are_picked_up_without_a_restart(tmp_path, monkeypatch):
 
     from fastapi.testclient import TestClient
 
-    from genrerec.catalog import Catalog
+    from genrerec.library.catalog import Catalog
     from genrerec.web import library
     from genrerec.web.app import create_app
     from genrerec.web.library import LibraryWorker
@@ -263,7 +263,7 @@ def test_map_cache_is_never_read_or_written_through_a_planted_link(tmp_path):
 def test_library_stats_list_duplicate_recordings(tmp_path):
     from fastapi.testclient import TestClient
 
-    from genrerec.catalog import Catalog
+    from genrerec.library.catalog import Catalog
     from genrerec.web.app import create_app
     from genrerec.web.library import LibraryWorker
 

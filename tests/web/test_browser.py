@@ -20,9 +20,9 @@ from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
-from genrerec.playlist import read_m3u  # noqa: E402
-from genrerec.web import running  # noqa: E402
+from genrerec.playlists.m3u import read_m3u  # noqa: E402
 from genrerec.web.browser import chromium, wait_ready  # noqa: E402
+from genrerec.web.server import running  # noqa: E402
 from tests.web.conftest import GENRES, PER_GENRE  # noqa: E402
 
 WAIT = 20  # seconds before a condition that should hold within milliseconds counts as failed

@@ -61,7 +61,7 @@ def test_short_token_is_refused(tmp_path):
 
 @pytest.mark.parametrize("host", ["0.0.0.0"])
 def test_non_loopback_host_requires_the_printed_token(tmp_path, host):
-    from genrerec.web import ServeConfig, running
+    from genrerec.web.server import ServeConfig, running
 
     lib = make_web_library(tmp_path / "music", per_genre=2, audio=False)
     with running(lib, ServeConfig(host=host, port=0)) as (url, worker):

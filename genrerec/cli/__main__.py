@@ -1,0 +1,5 @@
+"""`python -m genrerec.cli`."""
+
+from . import app
+
+app(prog_name="genrerec")

@@ -1,0 +1,46 @@
+"""What a playlist is made of: the tracks people pass in, the picks handed back,
+and the one error every bad argument or history raises."""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping, Sequence, Union
+
+import numpy as np
+
+TrackRef = Union[str, os.PathLike, int]
+History = Union[Sequence[TrackRef], Mapping[TrackRef, float], Sequence[tuple[TrackRef, float]]]
+
+
+class RecommendError(ValueError):
+    """Bad arguments or history; the message says which and why."""
+
+
+@dataclass
+class Recommendation:
+    track_id: int
+    path: Path
+    score: float  # similarity to the taste centroid it was drawn for
+    genres: dict[str, float]  # genre distribution, highest first
+    because: Path | None = None  # the history track it is most similar to
+    taste: int = 0
+    tags: dict[str, float] = field(default_factory=dict)  # top style/mood tags (models with tags), highest first
+
+
+def _check_n(n) -> int:
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n <= 0:
+        raise RecommendError(f"n must be a positive whole number, got {n!r}")
+    return int(n)
+
+
+def _check_temperature(t) -> float:
+    try:
+        t = float(t)
+    except (TypeError, ValueError):
+        raise RecommendError(f"temperature must be a number >= 0, got {t!r}") from None
+    if not math.isfinite(t) or t < 0:
+        raise RecommendError(f"temperature must be a finite number >= 0, got {t!r}")
+    return t
