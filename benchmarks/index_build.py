@@ -1,6 +1,6 @@
 #!/usr/bin/env python
 """Building the search index from a big catalog on the driver: wall time and
-peak memory of the streamed build (`vectors.build_vector_index`, the catalog
+peak memory of the streamed build (`library.vectors.build_vector_index`, the catalog
 read BUILD_CHUNK tracks at a time) against the build before it (every vector
 loaded at once with `Catalog.vectors`, then combined, then added), on the same
 SQLite catalog, each in a fresh process.

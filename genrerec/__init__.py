@@ -13,10 +13,10 @@ from .models.checkpoint import CheckpointError, load_checkpoint
 from .models.inference import GenreModel, TrackEmbedding, load_model
 from .recommend.recommender import Recommender
 from .recommend.results import Recommendation, RecommendError
-from .version import __version__
+from .version import __version__  # noqa: F401  (genrerec.__version__)
 
 __all__ = [
-    "__version__", "AudioError", "CheckpointError", "FeatureConfig", "GenreModel", "LibraryError", "Recommendation",
+    "AudioError", "CheckpointError", "FeatureConfig", "GenreModel", "LibraryError", "Recommendation",
     "RecommendError", "Recommender", "TrackEmbedding", "index_library", "load_audio", "load_checkpoint",
     "load_model", "log_mel_spectrogram", "read_windows",
 ]

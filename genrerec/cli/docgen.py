@@ -21,7 +21,7 @@ def api_reference() -> str:
         obj = getattr(genrerec, name)
         if inspect.isclass(obj):
             kind = "exception" if issubclass(obj, BaseException) else "class"
-            lines += [f"## `{name}` ({kind})", ""]
+            lines += [f"## `{name}` ({kind})", "", f"Defined in `{obj.__module__}`.", ""]
             if dataclasses.is_dataclass(obj):
                 fields = ", ".join(f"{f.name}: {f.type}" for f in dataclasses.fields(obj))
                 lines += [f"Dataclass fields: `{fields}`", ""]
@@ -41,7 +41,7 @@ def api_reference() -> str:
                 if _doc(fn):
                     lines += [_doc(fn), ""]
         else:
-            lines += [f"## `{name}{inspect.signature(obj)}`", "", _doc(obj), ""]
+            lines += [f"## `{name}{inspect.signature(obj)}`", "", f"Defined in `{obj.__module__}`.", "", _doc(obj), ""]
     return "\n".join(lines)
 
 

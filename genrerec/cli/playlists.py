@@ -1,8 +1,8 @@
 """`genrerec recommend / similar / profile / path`: the playlist commands.
 
-Registered on the app in `cli`; history input is gathered by `history`, names
+Registered on the app in `cli.common`; history input is gathered by `playlists.history`, names
 are shown as "Artist - Title" fitted to the terminal, playlists are written by
-`formats` (M3U8, XSPF, JSON).
+`playlists.formats` (M3U8, XSPF, JSON).
 """
 
 from __future__ import annotations

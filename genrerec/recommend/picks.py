@@ -1,4 +1,4 @@
-"""The rules every draw of one playlist shares (see `recommend`).
+"""The rules every draw of one playlist shares (see `recommender`).
 
 Kept apart from the Recommender so that new orderings (paths, smooth order)
 reuse them: one track per duplicate group, nothing banned (history, avoided,

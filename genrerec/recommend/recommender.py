@@ -1,7 +1,7 @@
 """Recommendations from a listening history.
 
 Similarity between two tracks is the inner product of their combined vectors
-(see `index.combined_vectors`): (1 - w) * embedding cosine + w * genre-vector
+(see `library.vectors.combined_vectors`): (1 - w) * embedding cosine + w * genre-vector
 cosine, w = GENRE_WEIGHT = 0.25 (chosen for the v2 model: vectors.py).
 
 The history is first split into *tastes*: average-linkage clusters whose
@@ -21,7 +21,7 @@ So as T rises, mean similarity to the listener falls, the genre mix widens and
 diversity grows, while the taste shares stay fixed. DEFAULT_TEMPERATURE (0.5)
 is the default of both `Recommender.recommend` and `genrerec recommend`.
 
-Every draw keeps one track per duplicate group (see `duplicates`), never
+Every draw keeps one track per duplicate group (see `library.duplicates`), never
 returns history or avoided tracks (nor their duplicates), scores candidates
 down by their similarity to avoided tracks, and holds each artist to
 `max_per_artist` picks unless nothing else is left to fill the playlist.
