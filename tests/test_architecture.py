@@ -18,7 +18,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "genrerec"
 # not import each other). Top-level modules (SHARED) import no room; nothing imports `genrerec`
 # itself, the public API.
 RANKS = {"audio": 1, "models": 2, "training": 3, "library": 3, "engine": 4, "recommend": 5, "playlists": 6,
-         "subsonic": 7, "mpd": 7, "web": 8, "cli": 9, "demo": 9}
+         "media": 7, "subsonic": 8, "mpd": 8, "web": 9, "cli": 10, "demo": 10}
 SHARED = {"errors", "faults", "safety", "utils", "version"}
 MAX_TOP_LEVEL = 8
 DOCUMENTS_THE_API = {"genrerec.cli.docgen"}  # writes docs/api.md from the public API, so it imports it

@@ -16,8 +16,8 @@ from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel, Field
 
+from ..media.transcode import TranscodeCache, TranscodeError, byte_range, media_type
 from .library import LibraryWorker, WebError
-from .media import TranscodeCache, TranscodeError, byte_range, media_type
 
 MAX_HISTORY = 2000
 MAX_M3U_BYTES = 2_000_000

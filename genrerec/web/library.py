@@ -24,11 +24,11 @@ from typing import Callable, TypeVar
 
 import numpy as np
 
+from ..media.transcode import browser_playable
 from ..playlists.m3u import write_m3u
 from ..recommend.recommender import Recommender
 from ..recommend.results import RecommendError
 from ..safety import is_within
-from .media import browser_playable
 from .projection import cached_projection
 from .tags import track_tags
 

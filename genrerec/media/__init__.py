@@ -1,0 +1,2 @@
+"""media: catalog tracks as bytes for players: opening them safely and transcoding what a
+player cannot play, within bounds. May import: rooms up to playlists; web and subsonic use it."""
