@@ -6,21 +6,25 @@ path, so the server can serve nothing but catalog tracks.
 
 from __future__ import annotations
 
-import json
+import asyncio
+import os
+import re
 import secrets
 from typing import Annotated
 
-import anyio
 from fastapi import APIRouter, Query, Request
 from fastapi import Path as PathParam
-from fastapi.responses import FileResponse, Response
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from ..media.transcode import TranscodeCache, TranscodeError, byte_range, media_type
+from ..media.stream import FdResponse
+from ..media.transcode import Job, Transcoder, TranscodeError, media_type, open_transcode
 from .library import LibraryWorker, WebError
 
 MAX_HISTORY = 2000
 MAX_M3U_BYTES = 2_000_000
+TRACK_ID = re.compile(r"[0-9]{1,18}", re.ASCII)  # str.isdigit() also takes '²' and '１'
+DISCONNECT_CHECK_S = 0.25  # how often a request waiting for a transcode checks its client is still there
 
 TrackId = Annotated[int, PathParam(ge=0, description="Catalog id of a track (see /api/tracks).")]
 
@@ -55,10 +59,9 @@ class PlaylistRequest(BaseModel):
     ids: list[Annotated[int, Field(ge=0)]] = Field(..., min_length=1, max_length=10_000)
 
 
-def make_router(worker: LibraryWorker) -> APIRouter:
+def make_router(worker: LibraryWorker, transcoder: Transcoder) -> APIRouter:
     lib = worker.lib
     r = APIRouter(prefix="/api")
-    transcodes = TranscodeCache()
 
     @r.get("/tracks", summary="Search tracks by name, path, album or genre")
     async def tracks(q: Annotated[str, Query(max_length=200)] = "",
@@ -114,31 +117,31 @@ def make_router(worker: LibraryWorker) -> APIRouter:
            responses={200: {"content": {"audio/*": {}}}, 206: {"description": "the requested byte range"}})
     @r.head("/audio/{track_id}", include_in_schema=False)
     async def audio(track_id: str, request: Request):
-        if not track_id.isdigit() or len(track_id) > 18:
-            raise WebError("no such track", 404)  # anything but an id (e.g. '..') is simply not a track
+        if not TRACK_ID.fullmatch(track_id):
+            raise WebError("no such track", 404)  # anything but an id (e.g. '..', '²', '１') is simply not a track
         tid = int(track_id)
-        path = await worker(lib.audio_file, tid)
-        if lib.by_id[tid].playable == "direct":
-            return FileResponse(path, media_type=media_type(path))
+        fd, t = await worker(lib.audio_open, tid)
+        head, rng = request.method == "HEAD", request.headers.get("range")
+        if t.playable == "direct":
+            return FdResponse(fd, os.fstat(fd).st_size, media_type(t.rel), rng, head)
+        job = transcoder.start(fd, t.duration)
         try:
-            data = await anyio.to_thread.run_sync(transcodes.get, path)
+            await _wait(job, request)
+        finally:
+            transcoder.release(job)
+        try:
+            fd, size = open_transcode(job)
         except TranscodeError as e:
             raise WebError(f"track {tid} cannot be played in the browser: {e}", 415) from None
-        return ranged_bytes(data, request.headers.get("range"), "audio/mpeg")
+        return FdResponse(fd, size, "audio/mpeg", rng, head)
 
     return r
 
 
-def ranged_bytes(data: bytes, range_header: str | None, mime: str) -> Response:
-    """A bytes body honouring a single `Range` request (206), as FileResponse does for files."""
-    headers = {"Accept-Ranges": "bytes"}
-    try:
-        rng = byte_range(range_header, len(data))
-    except ValueError:
-        return Response(json.dumps({"error": "range not satisfiable"}), 416, media_type="application/json",
-                        headers={**headers, "Content-Range": f"bytes */{len(data)}"})
-    if rng is None:
-        return Response(data, media_type=mime, headers=headers)
-    a, b = rng
-    return Response(data[a:b + 1], 206, media_type=mime,
-                    headers={**headers, "Content-Range": f"bytes {a}-{b}/{len(data)}"})
+async def _wait(job: Job, request: Request) -> None:
+    """Until the transcode is done, or the client went away (then release() may stop it)."""
+    fut = asyncio.wrap_future(job.future)
+    while not fut.done():
+        await asyncio.wait({fut}, timeout=DISCONNECT_CHECK_S)
+        if not fut.done() and await request.is_disconnected():
+            raise WebError("the client went away", 499)

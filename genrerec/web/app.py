@@ -16,6 +16,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
+from ..media.transcode import Transcoder
 from ..recommend.results import RecommendError
 from ..version import __version__
 from .api import make_router
@@ -23,6 +24,7 @@ from .library import LibraryWorker, WebError
 from .security import AccessMiddleware
 
 STATIC = Path(__file__).resolve().parent / "static"
+TRANSCODE_DIR = "transcodes"  # inside the catalog folder
 log = logging.getLogger(__name__)
 
 
@@ -37,7 +39,8 @@ def _validation_message(exc: RequestValidationError) -> str:
 def create_app(worker: LibraryWorker, token: str | None = None,
                allowed_hosts: tuple[str, ...] | None = None) -> FastAPI:
     """The web app over an open library (see `genrerec.web.serve` to run it)."""
-    app = FastAPI(title="genrerec", version=__version__, docs_url="/docs", redoc_url=None,
+    # no /docs: Swagger UI loads an unpinned script from a CDN into this origin; /openapi.json stays
+    app = FastAPI(title="genrerec", version=__version__, docs_url=None, redoc_url=None,
                   description="Library map, playlists and audio for a library indexed with `genrerec index`.")
     app.state.worker = worker
 
@@ -62,7 +65,8 @@ def create_app(worker: LibraryWorker, token: str | None = None,
         log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
         return JSONResponse({"error": "internal error; the server log has the details"}, 500)
 
-    app.include_router(make_router(worker))
+    app.state.transcoder = Transcoder(worker.lib.rec.db_dir / TRANSCODE_DIR)
+    app.include_router(make_router(worker, app.state.transcoder))
 
     def page(name: str):
         async def handler():

@@ -28,7 +28,7 @@ from ..media.transcode import browser_playable
 from ..playlists.m3u import write_m3u
 from ..recommend.recommender import Recommender
 from ..recommend.results import RecommendError
-from ..safety import is_within
+from ..safety import NotRegularFileError, UnsafePathError, open_beneath
 from .projection import cached_projection
 from .tags import track_tags
 
@@ -149,15 +149,18 @@ class WebLibrary:
         return {"total": len(hits), "tracks": [{**t.brief(), "genre": self.genres[t.genre]}
                                                 for t in hits[offset:offset + limit]]}
 
-    def audio_file(self, track_id: int) -> Path:
-        """The file of a catalog track, only if it is still inside the library (no symlink leads out)."""
+    def audio_open(self, track_id: int) -> tuple[int, TrackInfo]:
+        """An open handle of a catalog track's file, opened once from the library root without following
+        a link out of it at any step (safety.open_beneath); the caller serves from it and closes it."""
         t = self.track(track_id)
-        real = os.path.realpath(self.rec.root / t.rel)
-        if not is_within(real, self.rec.root):
-            raise WebError(f"track {track_id} points outside the library; not served", 404)
-        if not os.path.isfile(real):
-            raise WebError(f"track {track_id}: the file is gone (re-run `genrerec index`)", 404)
-        return Path(real)
+        try:
+            return open_beneath(self.rec.root, os.fsencode(t.rel)), t
+        except UnsafePathError:
+            raise WebError(f"track {track_id} points outside the library; not served", 404) from None
+        except NotRegularFileError:
+            raise WebError(f"track {track_id} is not a regular file any more; not served", 404) from None
+        except OSError:
+            raise WebError(f"track {track_id}: the file is gone (re-run `genrerec index`)", 404) from None
 
     # --- map ---
     def map(self) -> dict:

@@ -1,0 +1,175 @@
+"""Hostile input, round 3 (issue 23): attacks that worked on the web app and the
+indexer, each replayed here a bounded number of times."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import threading
+
+import pytest
+
+from genrerec.audio.decode import AudioError, read_windows
+from tests.conftest import write_audio
+
+AT_FDCWD, RENAME_EXCHANGE = -100, 2
+RACE_REQUESTS = 200
+DECODES = 100  # decodes that must get through while the swap runs
+MAX_TRIES = 5000
+
+
+def _exchange(a: str, b: str) -> None:
+    """renameat2(RENAME_EXCHANGE): swap two names atomically (Linux)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.renameat2(AT_FDCWD, a.encode(), AT_FDCWD, b.encode(), RENAME_EXCHANGE) != 0:
+        raise OSError(ctypes.get_errno(), "renameat2")
+
+
+def _can_exchange(tmp_path) -> bool:
+    a, b = tmp_path / "xa", tmp_path / "xb"
+    a.mkdir()
+    b.symlink_to(a)
+    try:
+        _exchange(str(a), str(b))
+        return True
+    except (OSError, AttributeError):
+        return False
+    finally:
+        for p in (a, b):
+            p.unlink() if p.is_symlink() else p.rmdir()
+
+
+def _client(root):
+    from fastapi.testclient import TestClient
+
+    from genrerec.web.app import create_app
+    from genrerec.web.library import LibraryWorker
+
+    w = LibraryWorker(root)
+    return w, TestClient(create_app(w))
+
+
+def _ids(root, *rels: bytes) -> list[int]:
+    from genrerec.library.catalog import Catalog
+
+    cat = Catalog(root / ".genrerec/catalog.sqlite", create=False)
+    try:
+        return [cat.db.execute("SELECT id FROM tracks WHERE path=?", (r,)).fetchone()[0] for r in rels]
+    finally:
+        cat.close()
+
+
+def test_audio_symlink_swap_race_never_serves_outside_files(tmp_path, record):
+    pytest.importorskip("fastapi")
+    if not _can_exchange(tmp_path):
+        pytest.skip("renameat2(RENAME_EXCHANGE) is not available here")
+    from tests.web.conftest import make_web_library
+
+    root = make_web_library(tmp_path / "music", per_genre=2, audio=False)  # each file holds b"x"
+    private = tmp_path / "private.key"
+    private.write_bytes(b"PRIVATE KEY")
+    evil = tmp_path / "evil"  # a folder of links to the private file, named like the album's files
+    evil.mkdir()
+    for name in os.listdir(root / "low"):
+        (evil / name).symlink_to(private)
+    (root / "swap").symlink_to(evil)
+    tid, = _ids(root, b"low/low00.wav")
+    stop = threading.Event()
+    swaps = 0
+
+    def swapper():
+        nonlocal swaps
+        while not stop.is_set():
+            _exchange(str(root / "low"), str(root / "swap"))
+            swaps += 1
+
+    w, c = _client(root)
+    t = threading.Thread(target=swapper, daemon=True)
+    t.start()
+    statuses: dict[int, int] = {}
+    leaked = 0
+    try:
+        for _ in range(RACE_REQUESTS):
+            r = c.get(f"/api/audio/{tid}")
+            statuses[r.status_code] = statuses.get(r.status_code, 0) + 1
+            leaked += b"PRIVATE" in r.content
+    finally:
+        stop.set()
+        t.join(10)
+        w.close()
+    assert swaps > RACE_REQUESTS // 2, swaps  # the swap really raced the requests
+    assert leaked == 0 and set(statuses) <= {200, 404}, (leaked, statuses)
+    record(f"`/api/audio` while the album folder and a link to a folder of links to a private file swap "
+           f"places (renameat2 RENAME_EXCHANGE, {swaps} swaps, {RACE_REQUESTS} requests)",
+           f"opened once from the library root without following links: {statuses.get(200, 0)} served the "
+           f"track, {statuses.get(404, 0)} refused (404), 0 served the private file, no 500")
+
+
+def test_fifo_swapped_in_after_the_scan_fails_fast_when_decoded(tmp_path, record):
+    if not _can_exchange(tmp_path):
+        pytest.skip("renameat2(RENAME_EXCHANGE) is not available here")
+    p = write_audio(tmp_path / "song.wav", "low", seconds=4)
+    fifo = tmp_path / "fifo.wav"
+    os.mkfifo(fifo)  # nobody ever writes it: a blocking open for reading waits forever
+    stop = threading.Event()
+
+    def swapper():
+        while not stop.is_set():
+            _exchange(str(p), str(fifo))
+
+    outcomes: dict[str, int] = {}
+
+    def decode_many():  # until DECODES decodes got through, or MAX_TRIES
+        for _ in range(MAX_TRIES):
+            if outcomes.get("decoded", 0) >= DECODES:
+                return
+            try:
+                read_windows(p, 3.0)
+                outcomes["decoded"] = outcomes.get("decoded", 0) + 1
+            except AudioError as e:
+                outcomes[e.reason] = outcomes.get(e.reason, 0) + 1
+
+    s = threading.Thread(target=swapper, daemon=True)
+    t = threading.Thread(target=decode_many, daemon=True)
+    s.start()
+    t.start()
+    t.join(30)
+    hung = t.is_alive()
+    stop.set()
+    s.join(10)
+    if hung:  # unblock the reader stuck in open() so the test process can end
+        for q in (p, fifo):
+            if q.is_fifo():
+                os.close(os.open(q, os.O_WRONLY | os.O_NONBLOCK))
+    assert not hung, f"decoding hung on a FIFO after {outcomes}"
+    assert set(outcomes) <= {"decoded", "not a regular file"}, outcomes
+    record(f"a track and a FIFO swapping places while it is decoded ({sum(outcomes.values())} tries, renameat2)",
+           f"never hangs: {outcomes.get('decoded', 0)} decoded, {outcomes.get('not a regular file', 0)} failed "
+           "at once with 'not a regular file' (opened once, non-blocking, the handle checked with fstat)")
+
+
+def test_fifo_swapped_in_for_a_transcoded_track_is_refused(tmp_path, record):
+    pytest.importorskip("fastapi")
+    from tests.web.conftest import make_web_library
+
+    root = make_web_library(tmp_path / "music", per_genre=2)
+    rel = b"low/low01.aiff"  # browsers cannot play AIFF: the server would transcode it
+    tid, = _ids(root, rel)
+    (root / os.fsdecode(rel)).unlink()
+    os.mkfifo(root / os.fsdecode(rel))
+    w, c = _client(root)
+    result: list = []
+    t = threading.Thread(target=lambda: result.append(c.get(f"/api/audio/{tid}")), daemon=True)
+    try:
+        t.start()
+        t.join(20)
+        assert not t.is_alive(), "the transcode of a FIFO hung"
+    finally:
+        if t.is_alive():  # unblock the hung open so the worker can close
+            with open(root / os.fsdecode(rel), "wb"):
+                pass
+        w.close()
+    r = result[0]
+    assert r.status_code == 404 and "not a regular file" in r.json()["error"]
+    record("a transcoded track swapped for a FIFO, then played in the web app",
+           f"{r.status_code} at once: {r.json()['error']}")
