@@ -21,7 +21,7 @@ from ..recommend.results import RecommendError
 from ..version import __version__
 from .api import make_router
 from .library import LibraryWorker, WebError
-from .security import AccessMiddleware
+from .security import AccessMiddleware, RequestGuard
 
 STATIC = Path(__file__).resolve().parent / "static"
 TRANSCODE_DIR = "transcodes"  # inside the catalog folder
@@ -76,5 +76,6 @@ def create_app(worker: LibraryWorker, token: str | None = None,
     app.add_api_route("/", page("index.html"), include_in_schema=False)
     app.add_api_route("/library", page("library.html"), include_in_schema=False)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    app.add_middleware(AccessMiddleware, token=token, allowed_hosts=allowed_hosts)
+    app.add_middleware(RequestGuard)
+    app.add_middleware(AccessMiddleware, token=token, allowed_hosts=allowed_hosts)  # outermost
     return app

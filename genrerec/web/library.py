@@ -34,6 +34,8 @@ from .tags import track_tags
 
 T = TypeVar("T")
 FRESHNESS_CHECK_S = 1.0
+MAX_M3U_LINES = 100_000  # entries of an uploaded playlist that are matched; the rest count as unknown
+MAX_M3U_LINE = 4096  # PATH_MAX: a longer line names no file
 
 
 class WebError(Exception):
@@ -253,22 +255,32 @@ class WebLibrary:
 
     def resolve_m3u(self, text: str) -> dict:
         """Catalog ids of the entries of an uploaded playlist, matched by path text only (no file access):
-        an absolute path under the library root, else the longest trailing run of path parts."""
+        an absolute path under the library root, else the longest trailing run of path parts.
+
+        Work is linear in the upload: only the last `depth` parts of a line are tried (no catalog path
+        is deeper), lines longer than a path can be are not matched, and at most MAX_M3U_LINES are read."""
+        from urllib.parse import unquote, urlparse
+
         root = PurePosixPath(os.fspath(self.rec.root))
         by_rel = {t.rel: t.id for t in self.tracks}
         by_tail: dict[tuple[str, ...], list[int]] = {}
+        depth = 0
         for t in self.tracks:
             parts = PurePosixPath(t.rel).parts
+            depth = max(depth, len(parts))
             for k in range(1, len(parts) + 1):
                 by_tail.setdefault(parts[-k:], []).append(t.id)
         found, unknown = [], []
+        entries = 0
         for line in text.splitlines():
             line = line.strip().lstrip("\ufeff")
             if not line or line.startswith("#"):
                 continue
+            entries += 1
+            if entries > MAX_M3U_LINES or len(line) > MAX_M3U_LINE:
+                unknown.append(line[:MAX_M3U_LINE])
+                continue
             if line.startswith("file://"):
-                from urllib.parse import unquote, urlparse
-
                 line = unquote(urlparse(line).path)
             p = PurePosixPath(line.replace("\\", "/"))
             tid = None
@@ -276,7 +288,7 @@ class WebLibrary:
                 tid = by_rel.get(str(p.relative_to(root)))
             if tid is None:
                 parts = [x for x in p.parts if x not in ("/", ".", "..")]
-                for k in range(len(parts), 0, -1):
+                for k in range(min(len(parts), depth), 0, -1):
                     cands = by_tail.get(tuple(parts[-k:]))
                     if cands:
                         tid = cands[0] if len(cands) == 1 or k == len(parts) else None

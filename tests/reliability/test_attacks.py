@@ -3,8 +3,10 @@ indexer, each replayed here a bounded number of times."""
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
+import socket
 import threading
 
 import pytest
@@ -173,3 +175,84 @@ def test_fifo_swapped_in_for_a_transcoded_track_is_refused(tmp_path, record):
     assert r.status_code == 404 and "not a regular file" in r.json()["error"]
     record("a transcoded track swapped for a FIFO, then played in the web app",
            f"{r.status_code} at once: {r.json()['error']}")
+
+
+@pytest.fixture(scope="module")
+def web(tmp_path_factory):
+    pytest.importorskip("fastapi")
+    from tests.web.conftest import make_web_library
+
+    root = make_web_library(tmp_path_factory.mktemp("attacks") / "music", per_genre=2, audio=False)
+    w, c = _client(root)
+    yield root, c
+    w.close()
+
+
+M3U = {"content-type": "text/plain"}
+
+
+def test_cross_site_posts_are_refused(web, record):
+    root, c = web
+    body = f"{root}/low/low00.wav\n".encode()
+    evil = [{"Origin": "http://evil.example"}, {"Origin": "null"}, {"Sec-Fetch-Site": "cross-site"},
+            {"Sec-Fetch-Site": "same-site", "Origin": "http://other.testserver"}]
+    for h in evil:
+        r = c.post("/api/history/m3u", content=body, headers={**M3U, **h})
+        assert r.status_code == 403 and "cross-origin" in r.json()["error"], h
+    r = c.post("/api/recommend", json={"history": [0]}, headers={"Origin": "http://evil.example"})
+    assert r.status_code == 403
+    ok = [{}, {"Origin": "http://testserver"}, {"Sec-Fetch-Site": "same-origin", "Origin": "http://testserver"}]
+    for h in ok:  # the app's own pages, and clients that send no Origin (curl, scripts)
+        r = c.post("/api/history/m3u", content=body, headers={**M3U, **h})
+        assert r.status_code == 200 and len(r.json()["tracks"]) == 1, h
+    assert c.get("/api/stats", headers={"Origin": "http://evil.example"}).status_code == 200  # reads: CORS-bound
+    record("a POST from another site's page (text/plain, no preflight) to `/api/history/m3u` and `/api/recommend`",
+           "403 'cross-origin request refused' (Sec-Fetch-Site, else Origin against Host); same-origin pages and "
+           "clients without Origin still work")
+
+
+def test_m3u_matching_is_linear_in_the_upload(web, record):
+    root, c = web
+    # 1.2 MB in one line (quadratic matching took 12-15 s for 160 KB, so hours for this), and
+    # 300 lines of 1,000 parts: 1.8 MB in all, under the 2 MB body limit
+    deep = "/".join(["a"] * 600_000) + "/low/low01.wav"
+    many = "\n".join(["x/" * 1000 + "low/low00.wav"] * 300)
+    result: list = []
+    t = threading.Thread(target=lambda: result.append(c.post("/api/history/m3u", content=(deep + "\n" + many).encode(),
+                                                             headers=M3U)), daemon=True)
+    t.start()
+    t.join(60)  # a hang guard, not a speed target: quadratic matching of this upload takes far longer
+    assert not t.is_alive(), "matching the uploaded playlist did not finish"
+    r = result[0].json()
+    assert [x["path"] for x in r["tracks"]] == ["low/low00.wav"] and r["unknown_count"] == 1
+    record("`/api/history/m3u` with a 600,000-part line (1.2 MB) and 300 lines of 1,000 parts",
+           "answered; matching tries only the last parts a catalog path can have (linear), a line longer "
+           "than PATH_MAX is unknown")
+
+
+def test_request_bodies_are_bounded_before_they_are_read(web, record):
+    from genrerec.web.security import MAX_BODY_BYTES
+
+    root, c = web
+    big = b"[" + b"1," * (MAX_BODY_BYTES // 2) + b"1]"
+    for url in ("/api/recommend", "/api/history/m3u", "/api/playlist.m3u8"):
+        r = c.post(url, content=big, headers={"content-type": "application/json"})
+        assert r.status_code == 413 and "larger than" in r.json()["error"], url
+    # no Content-Length: a chunked body that never ends; the 413 must come while it is still being sent
+    from genrerec.web.server import running
+
+    with running(root) as (url, _):
+        host, port = url.split("//")[1].strip("/").split(":")
+        with socket.create_connection((host, int(port)), timeout=20) as sock:
+            sock.sendall(b"POST /api/history/m3u HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/plain\r\n"
+                         b"Transfer-Encoding: chunked\r\n\r\n")
+            chunk, sent = b"x" * 65536, 0
+            with contextlib.suppress(OSError):  # the server may close its end once it has answered
+                while sent < 2 * MAX_BODY_BYTES:
+                    sock.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                    sent += len(chunk)
+            head = sock.recv(200)  # no final chunk was sent: a server reading the body whole never answers
+    assert head.startswith(b"HTTP/1.1 413"), head
+    record("a body past 2 MB to every POST endpoint (JSON ones too), with Content-Length and chunked without it",
+           "413 from the Content-Length alone, or while a never-ending chunked body is still being sent: "
+           "bodies are never read whole")
