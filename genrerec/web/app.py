@@ -65,7 +65,8 @@ def create_app(worker: LibraryWorker, token: str | None = None,
         log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
         return JSONResponse({"error": "internal error; the server log has the details"}, 500)
 
-    app.state.transcoder = Transcoder(worker.lib.rec.db_dir / TRANSCODE_DIR)
+    # one per app; also on the worker, where scripts and tests holding only the worker find it
+    app.state.transcoder = worker.transcoder = Transcoder(worker.lib.rec.db_dir / TRANSCODE_DIR)
     app.include_router(make_router(worker, app.state.transcoder))
 
     def page(name: str):

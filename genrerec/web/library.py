@@ -332,6 +332,7 @@ class LibraryWorker:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="genrerec-library",
                                         initializer=_one_faiss_thread)
         self.lib: WebLibrary = self._pool.submit(WebLibrary, source).result()  # errors surface here
+        self.transcoder = None  # the app's media.transcode.Transcoder, set by create_app
 
     def _call(self, fn: Callable[..., T], *args) -> T:
         self.lib.refresh()

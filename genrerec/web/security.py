@@ -25,6 +25,8 @@ from starlette.exceptions import HTTPException
 COOKIE = "genrerec_token"
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
 MAX_BODY_BYTES = 2_000_000  # the largest body any endpoint takes (an uploaded playlist)
+# every response: embeddable by this origin only (an <audio src> on another site gets nothing), never sniffed
+SAFE_HEADERS = ((b"cross-origin-resource-policy", b"same-origin"), (b"x-content-type-options", b"nosniff"))
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 SAME_SITE = frozenset({"same-origin", "none"})  # Sec-Fetch-Site of the app's own pages, or a typed URL
 
@@ -42,7 +44,7 @@ async def _send_json(send, status: int, obj: dict, headers: list[tuple[bytes, by
     body = json.dumps(obj).encode()
     await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                            *headers]})
+                            *SAFE_HEADERS, *headers]})
     await send({"type": "http.response.body", "body": body})
 
 
@@ -143,4 +145,11 @@ class RequestGuard:
                     raise HTTPException(413, too_big)
             return message
 
-        return await self.app(scope, limited, send)
+        async def send_safe(message):
+            if message["type"] == "http.response.start":
+                have = {k.lower() for k, _ in message.get("headers", [])}
+                message = {**message, "headers": [*message.get("headers", []),
+                                                  *((k, v) for k, v in SAFE_HEADERS if k not in have)]}
+            await send(message)
+
+        return await self.app(scope, limited, send_safe)

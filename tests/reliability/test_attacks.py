@@ -256,3 +256,137 @@ def test_request_bodies_are_bounded_before_they_are_read(web, record):
     record("a body past 2 MB to every POST endpoint (JSON ones too), with Content-Length and chunked without it",
            "413 from the Content-Length alone, or while a never-ending chunked body is still being sent: "
            "bodies are never read whole")
+
+
+def _opus_mka(path, seconds: int) -> None:
+    """Opus in Matroska written to a pipe-like stream: no duration in the header (PyAV reports none)."""
+    import io
+
+    import av
+    import numpy as np
+
+    class Pipe(io.RawIOBase):
+        def __init__(self):
+            self.data = bytearray()
+
+        def writable(self):
+            return True
+
+        def write(self, b):
+            self.data += b
+            return len(b)
+
+    out = Pipe()
+    rng = np.random.default_rng(0)
+    with av.open(out, "w", format="matroska") as c:
+        st = c.add_stream("libopus", rate=48000, layout="mono")
+        for i in range(seconds):
+            f = av.AudioFrame.from_ndarray((rng.standard_normal((1, 48000)) * 0.1).astype(np.float32),
+                                           format="flt", layout="mono")
+            f.sample_rate, f.pts = 48000, i * 48000
+            for pkt in st.encode(f):
+                c.mux(pkt)
+        for pkt in st.encode(None):
+            c.mux(pkt)
+    path.write_bytes(bytes(out.data))
+
+
+def test_matroska_without_a_duration_cannot_bypass_the_transcode_limit(tmp_path, monkeypatch, record):
+    pytest.importorskip("fastapi")
+    import av
+
+    from genrerec.library.catalog import Catalog
+    from genrerec.media import transcode
+    from tests.web.conftest import make_web_library
+
+    root = make_web_library(tmp_path / "music", per_genre=2, audio=False)
+    rel = "low/low01.aiff"  # a format browsers cannot play: transcoded
+    _opus_mka(root / rel, seconds=12)
+    with av.open(str(root / rel)) as c:
+        assert c.duration is None and c.streams.audio[0].duration is None
+    monkeypatch.setattr(transcode, "MAX_TRANSCODE_S", 8)  # 12 s of audio is "too long" here
+    tid, = _ids(root, rel.encode())
+    w, c = _client(root)
+    try:
+        lied = c.get(f"/api/audio/{tid}")  # the catalog says 3.0 s (as a lying header would): decoded time counts
+        cat = Catalog(root / ".genrerec/catalog.sqlite", create=False)
+        with cat.transaction():
+            cat.db.execute("UPDATE tracks SET duration=12.0 WHERE id=?", (tid,))
+        cat.close()
+        c.app.state.worker.lib.by_id[tid].duration = 12.0
+        told = c.get(f"/api/audio/{tid}")  # the catalog's duration: refused before decoding
+    finally:
+        w.close()
+    for r in (lied, told):
+        assert r.status_code == 415 and "too long" in r.json()["error"], r.content[:200]
+    assert not list((root / ".genrerec/transcodes").glob("*.mp3"))
+    record("a Matroska (Opus) file whose header has no duration, longer than the transcode limit",
+           "refused (415 'too long to transcode'): by the catalog's duration before decoding, and by the decoded "
+           "time when the catalog's duration is wrong too")
+
+
+def test_transcodes_are_shared_stopped_when_nobody_waits_and_cached_under_a_cap(tmp_path, record):
+    from genrerec.media.transcode import TranscodeCancelled, Transcoder
+
+    long = write_audio(tmp_path / "long.aiff", "low", seconds=600, sr=8000, fmt="AIFF")  # ~10 s to transcode
+    short = [write_audio(tmp_path / f"s{i}.aiff", "high", seconds=20, seed=i, fmt="AIFF") for i in range(3)]
+    cache = tmp_path / "cache"
+    tc = Transcoder(cache, cache_bytes=600_000)  # room for about two 20 s MP3s (~480 KB each at 192 kbit/s)
+    a = tc.start(os.open(long, os.O_RDONLY))
+    b = tc.start(os.open(long, os.O_RDONLY))
+    assert a is b and a.waiters == 2 and len(tc.jobs()) == 1  # one transcode for both requests
+    tc.release(a)
+    assert not a.cancel.is_set()  # one request still waits
+    tc.release(b)
+    assert isinstance(a.future.exception(timeout=60), TranscodeCancelled)  # the last one left: stopped
+    for p in short:
+        job = tc.start(os.open(p, os.O_RDONLY))
+        job.future.result(timeout=60)
+        tc.release(job)
+    again = tc.start(os.open(short[-1], os.O_RDONLY))
+    assert again.future.done()  # served from the cache, no transcode
+    kept = sorted(cache.glob("*.mp3"))
+    assert 1 <= len(kept) < len(short) and sum(p.stat().st_size for p in kept) <= 600_000
+    assert os.stat(cache).st_mode & 0o077 == 0 and all(p.stat().st_mode & 0o077 == 0 for p in kept)
+    record("two requests for one long transcode, both clients gone; three transcodes into a cache with "
+           "room for two", "one transcode shared, stopped when the last request left; least recently used "
+           f"evicted ({len(kept)} of {len(short)} kept under the cap), cache folder 0700, files 0600")
+
+
+def test_audio_responses_refuse_cross_origin_embedding(web, record):
+    root, c = web
+    tid, = _ids(root, b"low/low00.wav")
+    for url in (f"/api/audio/{tid}", "/api/stats", "/"):
+        r = c.get(url)
+        assert r.headers["cross-origin-resource-policy"] == "same-origin", url
+        assert r.headers["x-content-type-options"] == "nosniff", url
+    record("another site embeds `<audio src=http://127.0.0.1:PORT/api/audio/N>`",
+           "responses carry Cross-Origin-Resource-Policy: same-origin and X-Content-Type-Options: nosniff")
+
+
+def test_transcode_stops_when_the_client_disconnects(tmp_path, record):
+    pytest.importorskip("fastapi")
+    from genrerec.media.transcode import TranscodeCancelled
+    from genrerec.web.server import running
+    from tests.web.conftest import make_web_library
+
+    root = make_web_library(tmp_path / "music", per_genre=2, audio=False)
+    rel = "low/low01.aiff"
+    write_audio(root / rel, "low", seconds=600, sr=8000, fmt="AIFF")  # seconds of work to transcode
+    tid, = _ids(root, rel.encode())
+    with running(root) as (url, worker):
+        host, port = url.split("//")[1].strip("/").split(":")
+        tc = worker.transcoder
+        with socket.create_connection((host, int(port)), timeout=20) as sock:
+            sock.sendall(f"GET /api/audio/{tid} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
+            started = threading.Event()
+            for _ in range(400):  # bounded: until the server has started the transcode
+                if tc.jobs():
+                    break
+                started.wait(0.025)
+            jobs = tc.jobs()
+        assert jobs, "the transcode never started"
+        assert isinstance(jobs[0].future.exception(timeout=30), TranscodeCancelled)
+    assert not list((root / ".genrerec/transcodes").glob("*.mp3"))
+    record("a client asks for a ten-minute transcode and disconnects at once",
+           "the transcode stops (nobody waits for it any more); nothing is cached")
