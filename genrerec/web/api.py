@@ -22,6 +22,7 @@ from ..media.transcode import Job, Transcoder, TranscodeError, media_type, open_
 from .library import LibraryWorker, WebError
 
 MAX_HISTORY = 2000
+MAX_WEIGHT = 1e9  # play counts (Recommender.MAX_PLAY_COUNT); 1e308s overflow to inf when added up
 TRACK_ID = re.compile(r"[0-9]{1,18}", re.ASCII)  # str.isdigit() also takes '²' and '１'
 DISCONNECT_CHECK_S = 0.25  # how often a request waiting for a transcode checks its client is still there
 
@@ -31,7 +32,7 @@ TrackId = Annotated[int, PathParam(ge=0, description="Catalog id of a track (see
 class HistoryRequest(BaseModel):
     history: list[Annotated[int, Field(ge=0)]] = Field(..., min_length=1, max_length=MAX_HISTORY,
                                                        description="Catalog ids of tracks the listener played.")
-    weights: list[Annotated[float, Field(ge=0, allow_inf_nan=False)]] | None = Field(
+    weights: list[Annotated[float, Field(ge=0, le=MAX_WEIGHT, allow_inf_nan=False)]] | None = Field(
         None, description="Play counts, one per history entry (default: 1 each).")
 
     def weighted(self) -> list[int] | dict[int, float]:

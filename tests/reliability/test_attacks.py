@@ -390,3 +390,52 @@ def test_transcode_stops_when_the_client_disconnects(tmp_path, record):
     assert not list((root / ".genrerec/transcodes").glob("*.mp3"))
     record("a client asks for a ten-minute transcode and disconnects at once",
            "the transcode stops (nobody waits for it any more); nothing is cached")
+
+
+def test_right_to_left_overrides_never_reach_the_terminal_or_a_playlist(tmp_path, record):
+    from genrerec.playlists.m3u import write_m3u
+    from genrerec.safety import clean_tag, display
+
+    name = "song\u202egpj.wav"  # shows as "songvaw.jpg"
+    assert display(name) == "song?gpj.wav" and clean_tag("Title\u2066x\u2069") == "Title x"
+    track = write_audio(tmp_path / name, "low", seconds=4)
+    text = write_m3u(tmp_path / "p.m3u8", [track], titles=["A\u202eB"]).read_text()
+    assert "\u202e" not in text
+    record("file names and tags with right-to-left overrides (U+202E) and isolates",
+           "printed as '?', left out of playlists like other unprintable names, spaces in #EXTINF titles")
+
+
+@pytest.mark.parametrize("tid", ["\u00b2", "\u0661", "\uff11", "1\u00b2"])
+def test_non_ascii_digits_are_not_track_ids(web, tid, record):
+    root, c = web
+    r = c.get(f"/api/audio/{tid}")
+    assert r.status_code == 404 and r.json()["error"] == "no such track"
+    record(f"`/api/audio/{tid}` ({ascii(tid)})", "404 no such track (ids are ASCII digits only)")
+
+
+def test_huge_play_counts_are_an_error_not_a_short_playlist(web, record):
+    root, c = web
+    a, b = _ids(root, b"low/low00.wav", b"high/high00.wav")
+    r = c.post("/api/recommend", json={"history": [a, b], "weights": [1e308, 1e308], "n": 15})
+    assert r.status_code == 422 and "weights" in r.json()["error"]
+    from genrerec.recommend.recommender import Recommender
+    from genrerec.recommend.results import RecommendError
+
+    rec = Recommender.open(root)
+    try:
+        with pytest.raises(RecommendError, match="play counts must be at most"):
+            rec.recommend({a: 1e308, b: 1e308}, n=15)
+    finally:
+        rec.close()
+    record("play counts of 1e308 (API and Python)", "refused: play counts must be at most 1e9")
+
+
+def test_version_flag(record):
+    from typer.testing import CliRunner
+
+    from genrerec.cli.common import app
+    from genrerec.version import __version__
+
+    r = CliRunner().invoke(app, ["--version"])
+    assert r.exit_code == 0 and r.output.strip() == f"genrerec {__version__}"
+    record("`genrerec --version`", f"prints 'genrerec {__version__}'")
