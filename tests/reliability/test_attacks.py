@@ -356,7 +356,7 @@ def test_transcodes_are_shared_stopped_when_nobody_waits_and_cached_under_a_cap(
 def test_audio_responses_refuse_cross_origin_embedding(web, record):
     root, c = web
     tid, = _ids(root, b"low/low00.wav")
-    for url in (f"/api/audio/{tid}", "/api/stats", "/"):
+    for url in (f"/api/audio/{tid}", "/api/stats", "/api/nothing"):
         r = c.get(url)
         assert r.headers["cross-origin-resource-policy"] == "same-origin", url
         assert r.headers["x-content-type-options"] == "nosniff", url
