@@ -24,6 +24,7 @@ GROUPS = {
     "test_corrupt_state": "Damaged or foreign state files",
     "test_bad_usage": "Bad API and CLI input",
     "test_security": "Hostile input: planted links and checkpoints, playlist injection, links out of the library",
+    "test_attacks": "Hostile input, round 3: swap races, FIFOs, cross-site posts, unbounded bodies and transcodes",
     "test_honest_messages": "Honest messages: odd names and paths, read-only, disk full, locked catalog",
     "test_wrong_results": "Wrong results: missing files, stale readers, model switch, moved library, odd audio",
 }

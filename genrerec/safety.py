@@ -17,8 +17,9 @@ from pathlib import Path
 
 from .errors import LibraryError
 
-# C0/C1 controls, DEL, and the Unicode line/paragraph separators some players treat as newlines
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u0085]")
+# C0/C1 controls, DEL, the Unicode line/paragraph separators some players treat as newlines, and the
+# bidirectional overrides/isolates (U+202E turns "gpj.exe" around on screen: Trojan Source)
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u0085\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 SYSTEM_TREES = ("/proc", "/sys", "/dev")  # never walked, even with --follow-external-links
 PRIVATE_DIR_MODE = 0o700
 PRIVATE_FILE_MODE = 0o600
@@ -127,3 +128,65 @@ def make_private_dir(d: Path) -> None:
         os.mkdir(d, PRIVATE_DIR_MODE)
     except FileExistsError:
         pass
+
+
+class NotRegularFileError(LibraryError):
+    """What was opened is a FIFO, device, socket or folder, not a regular file."""
+
+
+def fstat_regular(fd: int, name) -> os.stat_result:
+    """fstat of an open handle, refusing anything but a regular file (a FIFO swapped in would block readers)."""
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode):
+        raise NotRegularFileError(f"{display(name)}: not a regular file (a FIFO, device or folder); not read")
+    return st
+
+
+def open_regular(path: str | os.PathLike | bytes) -> int:
+    """A read-only fd of a regular file, opened non-blocking so a FIFO cannot hang the open
+    (then refused by fstat_regular); the fd is closed on refusal."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        fstat_regular(fd, path)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def open_beneath(root: str | os.PathLike, rel: str | bytes | os.PathLike) -> int:
+    """A read-only fd of the regular file `root/rel` that lies inside `root` at the moment it is opened.
+
+    `rel` is resolved once (links inside the library are allowed), then walked from an fd of the
+    root one component at a time with O_NOFOLLOW (openat): a folder or file swapped for a link
+    between the check and the open makes the open fail instead of escaping, and what is served
+    is the handle that was checked, never the path opened again. The last open is O_NONBLOCK and
+    fstat'ed, so a FIFO is refused instead of hanging. Raises UnsafePathError (outside the root, or
+    a link appeared), NotRegularFileError, or the OSError of a missing file."""
+    real_root = os.path.realpath(os.fsencode(root))
+    real = os.path.realpath(os.path.join(real_root, os.fsencode(rel)))
+    inside = real[len(real_root):] if real.startswith(real_root.rstrip(b"/") + b"/") else b".."
+    parts = [p for p in inside.split(b"/") if p not in (b"", b".")]
+    if not parts or b".." in parts:
+        raise UnsafePathError(f"{display(rel)}: leads outside the library; not opened")
+    dir_flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+    fd = os.open(real_root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        for part in parts[:-1]:
+            nxt = os.open(part, dir_flags, dir_fd=fd)
+            os.close(fd)
+            fd = nxt
+        leaf = os.open(parts[-1], os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=fd)
+    except OSError as e:
+        if e.errno in (errno.ELOOP, errno.ENOTDIR):  # a component became a link (or a file) after the check
+            raise UnsafePathError(f"{display(rel)}: a folder or file on its path was swapped for a link; "
+                                  "not opened") from None
+        raise
+    finally:
+        os.close(fd)
+    try:
+        fstat_regular(leaf, rel)
+    except BaseException:
+        os.close(leaf)
+        raise
+    return leaf

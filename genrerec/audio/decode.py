@@ -14,9 +14,13 @@ import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 
+from ..safety import NotRegularFileError, open_regular
+
+_PROC_FD = "/proc/self/fd"
 SAMPLE_RATE = 16000  # rate of the shared GTZAN copy; mel bands stop at 8 kHz
 AUDIO_EXTENSIONS = frozenset(
     {".mp3", ".flac", ".ogg", ".oga", ".opus", ".wav", ".wave", ".aif", ".aiff", ".aifc",
@@ -45,33 +49,63 @@ class AudioInfo:
     backend: str  # "soundfile" or "pyav"
 
 
-def _check_file(path: Path) -> None:
+@dataclass
+class _Source:
+    """A file opened once for decoding: every reader works from this handle, never the path again,
+    so a file swapped (for a FIFO, say) after the check is not what gets read."""
+
+    path: Path
+    fd: int
+
+    def soundfile(self):
+        import soundfile as sf
+
+        os.lseek(self.fd, 0, os.SEEK_SET)
+        return sf.SoundFile(self.fd, closefd=False)
+
+    def av(self):
+        """What av.open() reads: the handle itself (through /proc on Linux, a file object elsewhere)."""
+        if os.path.isdir(_PROC_FD):
+            return f"{_PROC_FD}/{self.fd}"
+        os.lseek(self.fd, 0, os.SEEK_SET)
+        return os.fdopen(os.dup(self.fd), "rb")
+
+
+@contextlib.contextmanager
+def _opened(path: Path) -> Iterator[_Source]:
+    """Open non-blocking and check the handle is a non-empty regular file: a FIFO is refused
+    ("not a regular file") instead of blocking the reader forever."""
     try:
-        st = path.stat()
+        fd = open_regular(path)
     except FileNotFoundError:
         raise AudioError(path, "file not found") from None
+    except NotRegularFileError:
+        raise AudioError(path, "not a regular file") from None
+    except PermissionError:
+        raise AudioError(path, "permission denied (file is not readable)") from None
     except OSError as e:
         raise AudioError(path, f"cannot access file ({e.strerror})") from None
-    if not path.is_file():
-        raise AudioError(path, "not a regular file")
-    if st.st_size == 0:
-        raise AudioError(path, "empty file (0 bytes)")
-    if not os.access(path, os.R_OK):
-        raise AudioError(path, "permission denied (file is not readable)")
+    try:
+        os.set_blocking(fd, True)  # a regular file: blocking reads are what the decoders expect
+        if os.fstat(fd).st_size == 0:
+            raise AudioError(path, "empty file (0 bytes)")
+        if not os.access(path, os.R_OK):  # root opens anything; say what a user would meet
+            raise AudioError(path, "permission denied (file is not readable)")
+        yield _Source(path, fd)
+    finally:
+        os.close(fd)
 
 
 MIN_RATE, MAX_RATE = 4_000, 768_000  # sample rates outside these are corrupt headers, not audio
 MAX_PEAK = 1_000.0  # float samples are nominally within +-1; far beyond is corrupt or mislabelled data
 
 
-def _why_silent(path: Path, info: AudioInfo) -> str:
+def _why_silent(src: _Source, info: AudioInfo) -> str:
     """The real reason a file decoded to silence: bad samples, channels that
     cancel on mix-down, or plain silence."""
     if info.backend == "soundfile":
-        import soundfile as sf
-
         try:
-            with _quiet_c_stderr(), sf.SoundFile(str(path)) as f:
+            with _quiet_c_stderr(), src.soundfile() as f:
                 raw = f.read(min(f.frames, 30 * f.samplerate), dtype="float32", always_2d=True)
         except Exception:
             raw = None
@@ -128,24 +162,20 @@ def _quiet_c_stderr():
         os.close(devnull)
 
 
-def _sf_info(path: Path) -> AudioInfo | None:
-    import soundfile as sf
-
+def _sf_info(src: _Source) -> AudioInfo | None:
     try:
-        with _quiet_c_stderr():
-            info = sf.info(str(path))
+        with _quiet_c_stderr(), src.soundfile() as f:
+            frames, rate, channels = f.frames, f.samplerate, f.channels
     except Exception:
         return None
-    if info.samplerate <= 0:
+    if rate <= 0:
         return None
-    return AudioInfo(info.frames / info.samplerate, info.samplerate, info.channels, "soundfile")
+    return AudioInfo(frames / rate, rate, channels, "soundfile")
 
 
-def _sf_read(path: Path, spans: list[tuple[float, float]]) -> tuple[list[np.ndarray], int]:
-    import soundfile as sf
-
+def _sf_read(src: _Source, spans: list[tuple[float, float]]) -> tuple[list[np.ndarray], int]:
     out = []
-    with _quiet_c_stderr(), sf.SoundFile(str(path)) as f:
+    with _quiet_c_stderr(), src.soundfile() as f:
         sr = f.samplerate
         for start, dur in spans:
             want = f.frames if dur is None else int(round(dur * sr))
@@ -167,13 +197,13 @@ def _sf_read(path: Path, spans: list[tuple[float, float]]) -> tuple[list[np.ndar
 
 # --- PyAV (FFmpeg) backend ---------------------------------------------------
 
-def _av_info(path: Path) -> AudioInfo | None:
+def _av_info(src: _Source) -> AudioInfo | None:
     try:
         import av
     except ImportError:
         return None
     try:
-        with av.open(str(path)) as c:
+        with av.open(src.av()) as c:
             if not c.streams.audio:
                 return None
             s = c.streams.audio[0]
@@ -205,11 +235,11 @@ def _tolerant(frames):
         yield frame
 
 
-def _av_read(path: Path, spans: list[tuple[float, float | None]], sr: int) -> list[np.ndarray]:
+def _av_read(src: _Source, spans: list[tuple[float, float | None]], sr: int) -> list[np.ndarray]:
     import av
 
     out = []
-    with av.open(str(path)) as c:
+    with av.open(src.av()) as c:
         stream = c.streams.audio[0]
         for start, dur in spans:
             if start > 0:
@@ -242,8 +272,13 @@ def _av_read(path: Path, spans: list[tuple[float, float | None]], sr: int) -> li
 def audio_info(path: str | os.PathLike) -> AudioInfo:
     """Duration, rate and channels, without decoding; raises AudioError if unreadable."""
     path = Path(path)
-    _check_file(path)
-    info = _sf_info(path) or _av_info(path)
+    with _opened(path) as src:
+        return _info(src)
+
+
+def _info(src: _Source) -> AudioInfo:
+    path = src.path
+    info = _sf_info(src) or _av_info(src)
     if info is None:
         raise AudioError(path, "not a readable audio file (unknown format or corrupt)")
     if info.duration == 0:
@@ -254,20 +289,21 @@ def audio_info(path: str | os.PathLike) -> AudioInfo:
     return info
 
 
-def _read_spans(path: Path, info: AudioInfo, spans, sr: int) -> list[np.ndarray]:
+def _read_spans(src: _Source, info: AudioInfo, spans, sr: int) -> list[np.ndarray]:
+    path = src.path
     try:
         if info.backend == "soundfile":
-            wavs, native = _sf_read(path, spans)
+            wavs, native = _sf_read(src, spans)
             return [resample(w, native, sr) for w in wavs]
-        return _av_read(path, spans, sr)
+        return _av_read(src, spans, sr)
     except AudioError:
         raise
     except MemoryError:
         raise AudioError(path, "out of memory while decoding") from None
     except Exception as e:  # decoder errors on truncated/corrupt data
-        if info.backend == "soundfile" and _av_info(path) is not None:
+        if info.backend == "soundfile" and _av_info(src) is not None:
             try:  # libsndfile gave up mid-file; FFmpeg is more forgiving
-                return _av_read(path, spans, sr)
+                return _av_read(src, spans, sr)
             except Exception:
                 pass
         raise AudioError(path, f"decoding failed ({type(e).__name__}: {e})") from None
@@ -289,10 +325,11 @@ def load_audio(
             MAX_FULL_DECODE_S: use `read_windows` for long files).
     """
     path = Path(path)
-    info = audio_info(path)
-    if duration is None and info.duration - offset > MAX_FULL_DECODE_S:
-        raise AudioError(path, f"too long to decode whole ({info.duration / 60:.0f} min); read it in windows")
-    wav = _read_spans(path, info, [(offset, duration)], sr)[0]
+    with _opened(path) as src:
+        info = _info(src)
+        if duration is None and info.duration - offset > MAX_FULL_DECODE_S:
+            raise AudioError(path, f"too long to decode whole ({info.duration / 60:.0f} min); read it in windows")
+        wav = _read_spans(src, info, [(offset, duration)], sr)[0]
     if wav.size == 0:
         raise AudioError(path, "decoded to zero samples")
     return wav
@@ -331,12 +368,19 @@ def read_windows(
         everything is silent.
     """
     path = Path(path)
-    info = audio_info(path)
+    with _opened(path) as src:
+        return _read_windows(src, window_s, hop_s, max_windows, sr)
+
+
+def _read_windows(src: _Source, window_s: float, hop_s: float | None, max_windows: int | None,
+                  sr: int) -> tuple[np.ndarray, float]:
+    path = src.path
+    info = _info(src)
     hop_s = hop_s or window_s / 2
     n = int(round(window_s * sr))
     dur = info.duration
     if not math.isfinite(dur) or dur <= 0:  # container without a duration: decode up to the cap
-        wav = _read_spans(path, info, [(0.0, float(MAX_FULL_DECODE_S))], sr)[0]
+        wav = _read_spans(src, info, [(0.0, float(MAX_FULL_DECODE_S))], sr)[0]
         dur = wav.size / sr
         starts = window_starts(dur, window_s, hop_s, max_windows)
         wins = [wav[int(round(s * sr)):int(round(s * sr)) + n] for s in starts]
@@ -347,12 +391,12 @@ def read_windows(
         n_all = len(window_starts(dur, window_s, hop_s, None))
         contiguous = len(starts) == n_all and dur <= MAX_FULL_DECODE_S
         if contiguous:  # windows tile the track: decode once, slice
-            wav = _read_spans(path, info, [(0.0, None)], sr)[0]
+            wav = _read_spans(src, info, [(0.0, None)], sr)[0]
             dur = wav.size / sr  # trust decoded length over the header
             starts = window_starts(dur, window_s, hop_s, max_windows)
             wins = [wav[int(round(s * sr)):int(round(s * sr)) + n] for s in starts]
         else:
-            wins = _read_spans(path, info, [(s, window_s) for s in starts], sr)
+            wins = _read_spans(src, info, [(s, window_s) for s in starts], sr)
     wins = [w for w in wins if w.size >= n * 0.9]  # a header can overstate the length
     if not wins:
         raise AudioError(path, f"too short: decoded less than one {window_s:g} s window")
@@ -364,5 +408,5 @@ def read_windows(
     rms = np.sqrt(np.mean(arr.astype(np.float64) ** 2, axis=1))
     keep = rms > SILENCE_RMS
     if not keep.any():
-        raise AudioError(path, _why_silent(path, info))
+        raise AudioError(path, _why_silent(src, info))
     return arr[keep], float(dur)

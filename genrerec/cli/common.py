@@ -53,8 +53,18 @@ def run(fn):
         raise typer.Exit(128 + getattr(e, "signum", 2))
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from ..version import __version__
+
+        out.print(f"genrerec {__version__}", highlight=False)
+        raise typer.Exit()
+
+
 @app.callback()
-def main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log details.")) -> None:
+def main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log details."),
+         version: bool = typer.Option(False, "--version", is_eager=True, callback=_print_version,
+                                      help="Print the version and exit.")) -> None:
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(message)s")
 
 

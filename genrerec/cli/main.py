@@ -240,7 +240,8 @@ def stats(
               f"{len(fails)} failed, {len(groups)} duplicated recordings")
     if duplicates:
         for g in groups:
-            out.print("  same recording: " + "  =  ".join(g), highlight=False, markup=False, soft_wrap=True)
+            out.print("  same recording: " + "  =  ".join(display(p) for p in g), highlight=False, markup=False,
+                      soft_wrap=True)  # display(): no terminal escapes or newlines from file names
         return
     for g, c in sorted(hist.items(), key=lambda x: -x[1]):
         out.print(f"{esc(g):>12} {_bar(c / max(1, len(rec)))} {c}")

@@ -1,115 +1,239 @@
-"""Audio for the browser: files it plays as they are, MP3 transcodes of the rest.
+"""Audio for players: files they play as they are, MP3 transcodes of the rest.
 
 Browsers play MP3, WAV, FLAC, Ogg/Opus, AAC/M4A and WebM directly; those are
-streamed from disk with HTTP range requests (Starlette's FileResponse), so
-seeking works. Others (AIFF, AU, WMA, Matroska audio, ...) are decoded with
-PyAV and re-encoded to MP3 in memory, once per file, kept in a small LRU.
+streamed from the handle `safety.open_beneath` opened (media.stream). Others
+(AIFF, AU, WMA, Matroska audio, ...) are decoded with PyAV from that same
+handle and re-encoded to MP3 into a private on-disk cache, within bounds a
+hostile file cannot stretch:
+
+- at most MAX_TRANSCODE_S of audio: the container's duration, else the
+  catalog's, and in any case the decoded time (a Matroska file may report none);
+- one transcode per source file at a time, shared by every request for it,
+  and at most MAX_PARALLEL overall;
+- stopped as soon as no request is waiting for it (the client went away);
+- the cache (catalog folder/transcodes, 0700, files written atomically) is
+  kept under CACHE_BYTES, least recently used out first.
 """
 
 from __future__ import annotations
 
-import io
+import hashlib
+import logging
 import os
-import re
+import tempfile
 import threading
-from collections import OrderedDict
+from concurrent.futures import Future
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from ..safety import fstat_regular, make_private_dir, open_nofollow
+from ..utils import atomic_path
 
 MEDIA_TYPES = {
     ".mp3": "audio/mpeg", ".wav": "audio/wav", ".wave": "audio/wav", ".flac": "audio/flac",
     ".ogg": "audio/ogg", ".oga": "audio/ogg", ".opus": "audio/ogg", ".m4a": "audio/mp4", ".mp4": "audio/mp4",
     ".aac": "audio/aac", ".webm": "audio/webm",
 }
-MAX_TRANSCODE_S = 30 * 60  # longer files are marked unplayable rather than held in memory
-CACHE_ITEMS = 4
+MAX_TRANSCODE_S = 30 * 60  # longer files are marked unplayable rather than transcoded
+CACHE_BYTES = 1 << 30  # on-disk transcode cache cap (a 30-minute MP3 at 192 kbit/s is ~43 MB)
+MAX_PARALLEL = 2  # transcodes running at once, over all tracks
+BITRATE = 192_000
+log = logging.getLogger(__name__)
 
 
 class TranscodeError(Exception):
     """The file cannot be turned into something a browser plays."""
 
 
+class TranscodeCancelled(TranscodeError):
+    """Every request waiting for the transcode went away, so it stopped."""
+
+
 def browser_playable(path: str | os.PathLike) -> bool:
-    return Path(path).suffix.lower() in MEDIA_TYPES
+    return Path(os.fsdecode(path)).suffix.lower() in MEDIA_TYPES
 
 
 def media_type(path: str | os.PathLike) -> str:
-    return MEDIA_TYPES.get(Path(path).suffix.lower(), "application/octet-stream")
+    return MEDIA_TYPES.get(Path(os.fsdecode(path)).suffix.lower(), "application/octet-stream")
 
 
-def transcode_mp3(path: str | os.PathLike, bitrate: int = 192_000) -> bytes:
-    """The whole file as MP3 bytes (stereo or mono as the source, 44.1/48 kHz kept, else 44.1 kHz)."""
+def _too_long() -> TranscodeError:
+    return TranscodeError(f"longer than {MAX_TRANSCODE_S // 60} min; too long to transcode")
+
+
+def transcode_to(src_fd: int, dst: str | os.PathLike, duration: float | None = None,
+                 cancel: threading.Event | None = None, bitrate: int = BITRATE) -> None:
+    """Decode the open file `src_fd` (closed here) and write it to `dst` as MP3 (stereo or mono as the
+    source, 44.1/48 kHz kept, else 44.1 kHz). `duration` is the catalog's, used when the container has none."""
     import av
 
     try:
-        with av.open(os.fspath(path)) as src:
+        with os.fdopen(src_fd, "rb") as f, av.open(f) as src:
             if not src.streams.audio:
                 raise TranscodeError("no audio stream")
             stream = src.streams.audio[0]
-            if stream.duration and stream.time_base and float(stream.duration * stream.time_base) > MAX_TRANSCODE_S:
-                raise TranscodeError(f"longer than {MAX_TRANSCODE_S // 60} min; too long to transcode")
+            known = [float(stream.duration * stream.time_base)] if stream.duration and stream.time_base else []
+            if src.duration:
+                known.append(src.duration / 1_000_000)
+            if duration:
+                known.append(float(duration))
+            if known and max(known) > MAX_TRANSCODE_S:
+                raise _too_long()
             channels = 1 if stream.codec_context.channels == 1 else 2
             rate = stream.codec_context.sample_rate if stream.codec_context.sample_rate in (44100, 48000) else 44100
             layout = "mono" if channels == 1 else "stereo"
-            buf = io.BytesIO()
-            with av.open(buf, "w", format="mp3") as dst:
-                out = dst.add_stream("libmp3lame", rate=rate, layout=layout)
+            decoded = 0.0
+            with av.open(os.fspath(dst), "w", format="mp3") as out_file:
+                out = out_file.add_stream("libmp3lame", rate=rate, layout=layout)
                 out.bit_rate = bitrate
                 resampler = av.AudioResampler(format="fltp", layout=layout, rate=rate)
                 for frame in src.decode(stream):
-                    for f in resampler.resample(frame):
-                        dst.mux(out.encode(f))
-                for f in resampler.resample(None):
-                    dst.mux(out.encode(f))
-                dst.mux(out.encode(None))
-            return buf.getvalue()
+                    if cancel is not None and cancel.is_set():
+                        raise TranscodeCancelled("no request is waiting for it any more")
+                    decoded += frame.samples / (frame.sample_rate or rate)
+                    if decoded > MAX_TRANSCODE_S:  # whatever the header said
+                        raise _too_long()
+                    for fr in resampler.resample(frame):
+                        out_file.mux(out.encode(fr))
+                for fr in resampler.resample(None):
+                    out_file.mux(out.encode(fr))
+                out_file.mux(out.encode(None))
     except TranscodeError:
         raise
     except Exception as e:  # PyAV raises many error types for undecodable input
         raise TranscodeError(f"cannot decode ({type(e).__name__}: {e})") from None
 
 
-class TranscodeCache:
-    """MP3 bytes of the last few transcoded files, keyed by path, size and mtime."""
+@dataclass
+class Job:
+    """One transcode in flight; `future` gives the cached file's path."""
 
-    def __init__(self, items: int = CACHE_ITEMS):
-        self.items = items
-        self._data: OrderedDict[tuple, bytes] = OrderedDict()
+    key: str
+    future: Future = field(default_factory=Future)
+    cancel: threading.Event = field(default_factory=threading.Event)
+    waiters: int = 0
+
+
+class Transcoder:
+    """Shared, bounded MP3 transcodes cached on disk in `cache_dir` (a private temp folder when None
+    or not writable). Thread-safe; `start()` + `release()` bracket each request's wait."""
+
+    def __init__(self, cache_dir: str | os.PathLike | None = None, cache_bytes: int = CACHE_BYTES,
+                 parallel: int = MAX_PARALLEL):
+        self.cache_dir = self._usable(Path(cache_dir)) if cache_dir else None
+        if self.cache_dir is None:
+            self.cache_dir = Path(tempfile.mkdtemp(prefix="genrerec-transcodes-"))
+        self.cache_bytes = cache_bytes
+        self._jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
+        self._slots = threading.BoundedSemaphore(parallel)
 
-    def get(self, path: Path) -> bytes:
-        st = path.stat()
-        key = (str(path), st.st_size, st.st_mtime_ns)
+    @staticmethod
+    def _usable(d: Path) -> Path | None:
+        try:
+            make_private_dir(d)
+            return d if os.access(d, os.W_OK) else None
+        except OSError:
+            return None
+
+    def jobs(self) -> list[Job]:
         with self._lock:
-            if key in self._data:
-                self._data.move_to_end(key)
-                return self._data[key]
-        data = transcode_mp3(path)
+            return list(self._jobs.values())
+
+    @staticmethod
+    def key_of(fd: int) -> str:
+        """The cache name of an open source file: same inode, size and mtime, same transcode."""
+        st = fstat_regular(fd, "transcode source")
+        ident = f"{st.st_dev}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}:{BITRATE}"
+        return hashlib.sha256(ident.encode()).hexdigest()[:32] + ".mp3"
+
+    def cached(self, key: str) -> int | None:
+        """An fd of the cached transcode, or None."""
+        try:
+            fd = open_nofollow(self.cache_dir / key)
+        except FileNotFoundError:
+            return None
+        try:
+            os.utime(fd)  # recently used: evicted last
+        except OSError:
+            pass
+        return fd
+
+    def start(self, src_fd: int, duration: float | None = None) -> Job:
+        """A job for the open source file (closed here): the one in flight for it, else a new one.
+        A finished job's future is already done. Call release(job) when no longer waiting."""
+        try:
+            key = self.key_of(src_fd)
+        except BaseException:
+            os.close(src_fd)
+            raise
         with self._lock:
-            self._data[key] = data
-            while len(self._data) > self.items:
-                self._data.popitem(last=False)
-        return data
+            job = self._jobs.get(key)
+            if job is not None:
+                job.waiters += 1
+                os.close(src_fd)
+                return job
+            job = Job(key, waiters=1)
+            fd = self.cached(key)
+            if fd is not None:
+                os.close(fd)
+                job.future.set_result(self.cache_dir / key)
+                os.close(src_fd)
+                return job
+            self._jobs[key] = job
+        threading.Thread(target=self._run, args=(job, src_fd, duration), daemon=True,
+                         name="genrerec-transcode").start()
+        return job
+
+    def release(self, job: Job) -> None:
+        """This request stopped waiting; the last one to go stops an unfinished transcode."""
+        with self._lock:
+            job.waiters -= 1
+            if job.waiters <= 0 and not job.future.done():
+                job.cancel.set()
+
+    def _run(self, job: Job, src_fd: int, duration: float | None) -> None:
+        try:
+            with self._slots:
+                if job.cancel.is_set():
+                    os.close(src_fd)
+                    raise TranscodeCancelled("no request is waiting for it any more")
+                with atomic_path(self.cache_dir / job.key, mode=0o600) as tmp:
+                    transcode_to(src_fd, tmp, duration, job.cancel)
+            self._evict()
+            result, error = self.cache_dir / job.key, None
+        except BaseException as e:  # noqa: BLE001 - handed to the waiters
+            result, error = None, e if isinstance(e, TranscodeError) else TranscodeError(str(e))
+            if not isinstance(e, TranscodeCancelled):
+                log.info("transcode failed: %s", error)
+        with self._lock:
+            self._jobs.pop(job.key, None)
+        if error is None:
+            job.future.set_result(result)
+        else:
+            job.future.set_exception(error)
+
+    def _evict(self) -> None:
+        """Least recently used transcodes out until the cache is under its cap."""
+        files = []
+        for p in self.cache_dir.glob("*.mp3"):
+            try:
+                st = p.stat()
+            except OSError:
+                continue
+            files.append((st.st_mtime_ns, st.st_size, p))
+        total = sum(s for _, s, _ in files)
+        for _, size, p in sorted(files):
+            if total <= self.cache_bytes:
+                break
+            try:
+                p.unlink()  # a response still reading it keeps its open handle
+                total -= size
+            except OSError:
+                pass
 
 
-_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
-
-
-def byte_range(header: str | None, size: int) -> tuple[int, int] | None:
-    """(start, end inclusive) of a single-range `Range` header; None for the whole body.
-
-    Raises ValueError for a range that cannot be satisfied (HTTP 416)."""
-    if not header:
-        return None
-    m = _RANGE.match(header.strip())
-    if not m or m.group(1) == m.group(2) == "":
-        raise ValueError(header)
-    if m.group(1) == "":  # suffix range: the last N bytes
-        n = int(m.group(2))
-        if n == 0:
-            raise ValueError(header)
-        return max(0, size - n), size - 1
-    start = int(m.group(1))
-    end = min(int(m.group(2)), size - 1) if m.group(2) else size - 1
-    if start >= size or end < start:
-        raise ValueError(header)
-    return start, end
+def open_transcode(job: Job) -> tuple[int, int]:
+    """(fd, size) of a finished job's MP3."""
+    fd = open_nofollow(job.future.result())
+    return fd, os.fstat(fd).st_size

@@ -50,6 +50,7 @@ from .tastes import Taste, allocate, cluster_tastes
 
 DEFAULT_TEMPERATURE = 0.5  # CLI and API default: a varied but faithful mix
 DEFAULT_MAX_PER_ARTIST = 3  # picks per artist (tags) before other artists are preferred
+MAX_PLAY_COUNT = 1e9  # weights past this overflow float sums (1e308 each: inf) and drown every other track
 
 
 
@@ -229,8 +230,12 @@ class Recommender:
         if unknown:
             raise RecommendError("unknown history tracks:\n  " + "\n  ".join(unknown[:20])
                                  + (f"\n  ... and {len(unknown) - 20} more" if len(unknown) > 20 else ""))
-        if sum(weights.values()) <= 0:
+        total = sum(weights.values())
+        if total <= 0:
             raise RecommendError("history weights are all zero")
+        if not math.isfinite(total) or max(weights.values()) > MAX_PLAY_COUNT:
+            raise RecommendError(f"play counts must be at most {MAX_PLAY_COUNT:g} (larger ones overflow when "
+                                 "added up); scale them down")
         ids = np.array(list(weights), np.int64)
         return ids, np.array([weights[i] for i in ids], float)
 

@@ -6,21 +6,25 @@ path, so the server can serve nothing but catalog tracks.
 
 from __future__ import annotations
 
-import json
+import asyncio
+import os
+import re
 import secrets
 from typing import Annotated
 
-import anyio
 from fastapi import APIRouter, Query, Request
 from fastapi import Path as PathParam
-from fastapi.responses import FileResponse, Response
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from ..media.transcode import TranscodeCache, TranscodeError, byte_range, media_type
+from ..media.stream import FdResponse
+from ..media.transcode import Job, Transcoder, TranscodeError, media_type, open_transcode
 from .library import LibraryWorker, WebError
 
 MAX_HISTORY = 2000
-MAX_M3U_BYTES = 2_000_000
+MAX_WEIGHT = 1e9  # play counts (Recommender.MAX_PLAY_COUNT); 1e308s overflow to inf when added up
+TRACK_ID = re.compile(r"[0-9]{1,18}", re.ASCII)  # str.isdigit() also takes '²' and '１'
+DISCONNECT_CHECK_S = 0.25  # how often a request waiting for a transcode checks its client is still there
 
 TrackId = Annotated[int, PathParam(ge=0, description="Catalog id of a track (see /api/tracks).")]
 
@@ -28,7 +32,7 @@ TrackId = Annotated[int, PathParam(ge=0, description="Catalog id of a track (see
 class HistoryRequest(BaseModel):
     history: list[Annotated[int, Field(ge=0)]] = Field(..., min_length=1, max_length=MAX_HISTORY,
                                                        description="Catalog ids of tracks the listener played.")
-    weights: list[Annotated[float, Field(ge=0, allow_inf_nan=False)]] | None = Field(
+    weights: list[Annotated[float, Field(ge=0, le=MAX_WEIGHT, allow_inf_nan=False)]] | None = Field(
         None, description="Play counts, one per history entry (default: 1 each).")
 
     def weighted(self) -> list[int] | dict[int, float]:
@@ -55,10 +59,9 @@ class PlaylistRequest(BaseModel):
     ids: list[Annotated[int, Field(ge=0)]] = Field(..., min_length=1, max_length=10_000)
 
 
-def make_router(worker: LibraryWorker) -> APIRouter:
+def make_router(worker: LibraryWorker, transcoder: Transcoder) -> APIRouter:
     lib = worker.lib
     r = APIRouter(prefix="/api")
-    transcodes = TranscodeCache()
 
     @r.get("/tracks", summary="Search tracks by name, path, album or genre")
     async def tracks(q: Annotated[str, Query(max_length=200)] = "",
@@ -105,40 +108,38 @@ def make_router(worker: LibraryWorker) -> APIRouter:
     @r.post("/history/m3u", summary="Match the entries of an uploaded .m3u/.m3u8 to catalog tracks",
             openapi_extra={"requestBody": {"required": True, "content": {"text/plain": {"schema": {"type": "string"}}}}})
     async def history_m3u(request: Request):
-        raw = await request.body()
-        if len(raw) > MAX_M3U_BYTES:
-            raise WebError(f"playlist larger than {MAX_M3U_BYTES // 1_000_000} MB", 413)
+        raw = await request.body()  # RequestGuard has bounded it (MAX_BODY_BYTES)
         return await worker(lib.resolve_m3u, raw.decode("utf-8", "replace"))
 
     @r.get("/audio/{track_id}", summary="A track's audio (HTTP ranges supported)", response_class=Response,
            responses={200: {"content": {"audio/*": {}}}, 206: {"description": "the requested byte range"}})
     @r.head("/audio/{track_id}", include_in_schema=False)
     async def audio(track_id: str, request: Request):
-        if not track_id.isdigit() or len(track_id) > 18:
-            raise WebError("no such track", 404)  # anything but an id (e.g. '..') is simply not a track
+        if not TRACK_ID.fullmatch(track_id):
+            raise WebError("no such track", 404)  # anything but an id (e.g. '..', '²', '１') is simply not a track
         tid = int(track_id)
-        path = await worker(lib.audio_file, tid)
-        if lib.by_id[tid].playable == "direct":
-            return FileResponse(path, media_type=media_type(path))
+        fd, t = await worker(lib.audio_open, tid)
+        head, rng = request.method == "HEAD", request.headers.get("range")
+        if t.playable == "direct":
+            return FdResponse(fd, os.fstat(fd).st_size, media_type(t.rel), rng, head)
+        job = transcoder.start(fd, t.duration)
         try:
-            data = await anyio.to_thread.run_sync(transcodes.get, path)
+            await _wait(job, request)
+        finally:
+            transcoder.release(job)
+        try:
+            fd, size = open_transcode(job)
         except TranscodeError as e:
             raise WebError(f"track {tid} cannot be played in the browser: {e}", 415) from None
-        return ranged_bytes(data, request.headers.get("range"), "audio/mpeg")
+        return FdResponse(fd, size, "audio/mpeg", rng, head)
 
     return r
 
 
-def ranged_bytes(data: bytes, range_header: str | None, mime: str) -> Response:
-    """A bytes body honouring a single `Range` request (206), as FileResponse does for files."""
-    headers = {"Accept-Ranges": "bytes"}
-    try:
-        rng = byte_range(range_header, len(data))
-    except ValueError:
-        return Response(json.dumps({"error": "range not satisfiable"}), 416, media_type="application/json",
-                        headers={**headers, "Content-Range": f"bytes */{len(data)}"})
-    if rng is None:
-        return Response(data, media_type=mime, headers=headers)
-    a, b = rng
-    return Response(data[a:b + 1], 206, media_type=mime,
-                    headers={**headers, "Content-Range": f"bytes {a}-{b}/{len(data)}"})
+async def _wait(job: Job, request: Request) -> None:
+    """Until the transcode is done, or the client went away (then release() may stop it)."""
+    fut = asyncio.wrap_future(job.future)
+    while not fut.done():
+        await asyncio.wait({fut}, timeout=DISCONNECT_CHECK_S)
+        if not fut.done() and await request.is_disconnected():
+            raise WebError("the client went away", 499)

@@ -16,13 +16,15 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
+from ..media.transcode import Transcoder
 from ..recommend.results import RecommendError
 from ..version import __version__
 from .api import make_router
 from .library import LibraryWorker, WebError
-from .security import AccessMiddleware
+from .security import AccessMiddleware, RequestGuard
 
 STATIC = Path(__file__).resolve().parent / "static"
+TRANSCODE_DIR = "transcodes"  # inside the catalog folder
 log = logging.getLogger(__name__)
 
 
@@ -37,7 +39,8 @@ def _validation_message(exc: RequestValidationError) -> str:
 def create_app(worker: LibraryWorker, token: str | None = None,
                allowed_hosts: tuple[str, ...] | None = None) -> FastAPI:
     """The web app over an open library (see `genrerec.web.serve` to run it)."""
-    app = FastAPI(title="genrerec", version=__version__, docs_url="/docs", redoc_url=None,
+    # no /docs: Swagger UI loads an unpinned script from a CDN into this origin; /openapi.json stays
+    app = FastAPI(title="genrerec", version=__version__, docs_url=None, redoc_url=None,
                   description="Library map, playlists and audio for a library indexed with `genrerec index`.")
     app.state.worker = worker
 
@@ -62,7 +65,9 @@ def create_app(worker: LibraryWorker, token: str | None = None,
         log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
         return JSONResponse({"error": "internal error; the server log has the details"}, 500)
 
-    app.include_router(make_router(worker))
+    # one per app; also on the worker, where scripts and tests holding only the worker find it
+    app.state.transcoder = worker.transcoder = Transcoder(worker.lib.rec.db_dir / TRANSCODE_DIR)
+    app.include_router(make_router(worker, app.state.transcoder))
 
     def page(name: str):
         async def handler():
@@ -72,5 +77,6 @@ def create_app(worker: LibraryWorker, token: str | None = None,
     app.add_api_route("/", page("index.html"), include_in_schema=False)
     app.add_api_route("/library", page("library.html"), include_in_schema=False)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    app.add_middleware(AccessMiddleware, token=token, allowed_hosts=allowed_hosts)
+    app.add_middleware(RequestGuard)
+    app.add_middleware(AccessMiddleware, token=token, allowed_hosts=allowed_hosts)  # outermost
     return app

@@ -28,12 +28,14 @@ from ..media.transcode import browser_playable
 from ..playlists.m3u import write_m3u
 from ..recommend.recommender import Recommender
 from ..recommend.results import RecommendError
-from ..safety import is_within
+from ..safety import NotRegularFileError, UnsafePathError, open_beneath
 from .projection import cached_projection
 from .tags import track_tags
 
 T = TypeVar("T")
 FRESHNESS_CHECK_S = 1.0
+MAX_M3U_LINES = 100_000  # entries of an uploaded playlist that are matched; the rest count as unknown
+MAX_M3U_LINE = 4096  # PATH_MAX: a longer line names no file
 
 
 class WebError(Exception):
@@ -149,15 +151,18 @@ class WebLibrary:
         return {"total": len(hits), "tracks": [{**t.brief(), "genre": self.genres[t.genre]}
                                                 for t in hits[offset:offset + limit]]}
 
-    def audio_file(self, track_id: int) -> Path:
-        """The file of a catalog track, only if it is still inside the library (no symlink leads out)."""
+    def audio_open(self, track_id: int) -> tuple[int, TrackInfo]:
+        """An open handle of a catalog track's file, opened once from the library root without following
+        a link out of it at any step (safety.open_beneath); the caller serves from it and closes it."""
         t = self.track(track_id)
-        real = os.path.realpath(self.rec.root / t.rel)
-        if not is_within(real, self.rec.root):
-            raise WebError(f"track {track_id} points outside the library; not served", 404)
-        if not os.path.isfile(real):
-            raise WebError(f"track {track_id}: the file is gone (re-run `genrerec index`)", 404)
-        return Path(real)
+        try:
+            return open_beneath(self.rec.root, os.fsencode(t.rel)), t
+        except UnsafePathError:
+            raise WebError(f"track {track_id} points outside the library; not served", 404) from None
+        except NotRegularFileError:
+            raise WebError(f"track {track_id} is not a regular file any more; not served", 404) from None
+        except OSError:
+            raise WebError(f"track {track_id}: the file is gone (re-run `genrerec index`)", 404) from None
 
     # --- map ---
     def map(self) -> dict:
@@ -250,22 +255,32 @@ class WebLibrary:
 
     def resolve_m3u(self, text: str) -> dict:
         """Catalog ids of the entries of an uploaded playlist, matched by path text only (no file access):
-        an absolute path under the library root, else the longest trailing run of path parts."""
+        an absolute path under the library root, else the longest trailing run of path parts.
+
+        Work is linear in the upload: only the last `depth` parts of a line are tried (no catalog path
+        is deeper), lines longer than a path can be are not matched, and at most MAX_M3U_LINES are read."""
+        from urllib.parse import unquote, urlparse
+
         root = PurePosixPath(os.fspath(self.rec.root))
         by_rel = {t.rel: t.id for t in self.tracks}
         by_tail: dict[tuple[str, ...], list[int]] = {}
+        depth = 0
         for t in self.tracks:
             parts = PurePosixPath(t.rel).parts
+            depth = max(depth, len(parts))
             for k in range(1, len(parts) + 1):
                 by_tail.setdefault(parts[-k:], []).append(t.id)
         found, unknown = [], []
+        entries = 0
         for line in text.splitlines():
             line = line.strip().lstrip("\ufeff")
             if not line or line.startswith("#"):
                 continue
+            entries += 1
+            if entries > MAX_M3U_LINES or len(line) > MAX_M3U_LINE:
+                unknown.append(line[:MAX_M3U_LINE])
+                continue
             if line.startswith("file://"):
-                from urllib.parse import unquote, urlparse
-
                 line = unquote(urlparse(line).path)
             p = PurePosixPath(line.replace("\\", "/"))
             tid = None
@@ -273,7 +288,7 @@ class WebLibrary:
                 tid = by_rel.get(str(p.relative_to(root)))
             if tid is None:
                 parts = [x for x in p.parts if x not in ("/", ".", "..")]
-                for k in range(len(parts), 0, -1):
+                for k in range(min(len(parts), depth), 0, -1):
                     cands = by_tail.get(tuple(parts[-k:]))
                     if cands:
                         tid = cands[0] if len(cands) == 1 or k == len(parts) else None
@@ -317,6 +332,7 @@ class LibraryWorker:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="genrerec-library",
                                         initializer=_one_faiss_thread)
         self.lib: WebLibrary = self._pool.submit(WebLibrary, source).result()  # errors surface here
+        self.transcoder = None  # the app's media.transcode.Transcoder, set by create_app
 
     def _call(self, fn: Callable[..., T], *args) -> T:
         self.lib.refresh()

@@ -5,6 +5,12 @@ loopback Host name, which stops DNS-rebinding pages from reaching the API.
 On any other address a token is required: the start-up URL carries it once
 (`/?token=...`), the server swaps it for an HttpOnly cookie and redirects to
 the clean URL; scripts send `Authorization: Bearer <token>`.
+
+`RequestGuard` protects every endpoint from any web page open in the same
+browser and from oversized bodies: a state-changing request (POST, ...) from
+another origin is refused (Sec-Fetch-Site, else Origin against Host; clients
+that send neither, like curl and the CLI, pass), and a body is refused by its
+Content-Length, or cut off while streaming when it has none, past MAX_BODY_BYTES.
 """
 
 from __future__ import annotations
@@ -12,10 +18,17 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import json
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+from starlette.exceptions import HTTPException
 
 COOKIE = "genrerec_token"
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
+MAX_BODY_BYTES = 2_000_000  # the largest body any endpoint takes (an uploaded playlist)
+# every response: embeddable by this origin only (an <audio src> on another site gets nothing), never sniffed
+SAFE_HEADERS = ((b"cross-origin-resource-policy", b"same-origin"), (b"x-content-type-options", b"nosniff"))
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+SAME_SITE = frozenset({"same-origin", "none"})  # Sec-Fetch-Site of the app's own pages, or a typed URL
 
 
 def is_loopback(host: str) -> bool:
@@ -31,7 +44,7 @@ async def _send_json(send, status: int, obj: dict, headers: list[tuple[bytes, by
     body = json.dumps(obj).encode()
     await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                            *headers]})
+                            *SAFE_HEADERS, *headers]})
     await send({"type": "http.response.body", "body": body})
 
 
@@ -80,3 +93,63 @@ class AccessMiddleware:
             return await send({"type": "http.response.body", "body": b""})
         return await _send_json(send, 401, {"error": "this server needs its access token: open the URL it printed "
                                                      "at start-up (…/?token=…), or send 'Authorization: Bearer …'"})
+
+
+def cross_origin(method: str, headers: dict[bytes, bytes]) -> bool:
+    """Whether a state-changing request comes from another site's page (no CORS preflight stops a
+    text/plain POST). Requests without Origin and Sec-Fetch-Site (curl, scripts) are not."""
+    if method in SAFE_METHODS:
+        return False
+    site = headers.get(b"sec-fetch-site")
+    if site is not None:
+        return site.decode("latin-1").strip().lower() not in SAME_SITE
+    origin = headers.get(b"origin")
+    if origin is None:
+        return False
+    text = origin.decode("latin-1").strip().lower()
+    if text == "null":  # sandboxed frames, file:// pages
+        return True
+    return urlsplit(text).netloc != headers.get(b"host", b"").decode("latin-1").strip().lower()
+
+
+class RequestGuard:
+    """ASGI middleware: refuse cross-origin state-changing requests, and bodies past `max_body`."""
+
+    def __init__(self, app, max_body: int = MAX_BODY_BYTES):
+        self.app = app
+        self.max_body = max_body
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        headers = dict(scope["headers"])
+        if cross_origin(scope["method"], headers):
+            return await _send_json(send, 403, {"error": "cross-origin request refused: use the app's own pages, "
+                                                         "or a client that sends no Origin header"})
+        limit = self.max_body
+        too_big = f"request body larger than {limit // 1_000_000} MB"
+        length = headers.get(b"content-length")
+        if length is not None:
+            if not length.strip().isdigit() or not length.isascii():
+                return await _send_json(send, 400, {"error": "invalid Content-Length header"})
+            if int(length) > limit:
+                return await _send_json(send, 413, {"error": too_big})
+        seen = 0
+
+        async def limited():
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit:  # a chunked body without Content-Length: stop reading here
+                    raise HTTPException(413, too_big)
+            return message
+
+        async def send_safe(message):
+            if message["type"] == "http.response.start":
+                have = {k.lower() for k, _ in message.get("headers", [])}
+                message = {**message, "headers": [*message.get("headers", []),
+                                                  *((k, v) for k, v in SAFE_HEADERS if k not in have)]}
+            await send(message)
+
+        return await self.app(scope, limited, send_safe)

@@ -154,7 +154,7 @@ def test_openapi_documents_the_api(client):
     for path in ("/api/tracks", "/api/map", "/api/recommend", "/api/similar/{track_id}", "/api/profile",
                  "/api/stats", "/api/audio/{track_id}", "/api/playlist.m3u8"):
         assert path in spec["paths"], path
-    assert client.get("/docs").status_code == 200
+    assert client.get("/docs").status_code == 404  # Swagger UI would load a CDN script into this origin
 
 
 def test_pages_and_static_files_are_served(client):
