@@ -35,8 +35,9 @@ def _validation_message(exc: RequestValidationError) -> str:
 
 
 def create_app(worker: LibraryWorker, token: str | None = None,
-               allowed_hosts: tuple[str, ...] | None = None) -> FastAPI:
-    """The web app over an open library (see `genrerec.web.serve` to run it)."""
+               allowed_hosts: tuple[str, ...] | None = None, users=None) -> FastAPI:
+    """The web app over an open library (see `genrerec.web.serve` to run it); with `users`
+    (a genrerec.subsonic.users.UserStore) it also answers the Subsonic API at /rest/."""
     app = FastAPI(title="genrerec", version=__version__, docs_url="/docs", redoc_url=None,
                   description="Library map, playlists and audio for a library indexed with `genrerec index`.")
     app.state.worker = worker
@@ -63,6 +64,10 @@ def create_app(worker: LibraryWorker, token: str | None = None,
         return JSONResponse({"error": "internal error; the server log has the details"}, 500)
 
     app.include_router(make_router(worker))
+    if users is not None:
+        from ..subsonic.router import make_router as subsonic_router
+
+        app.include_router(subsonic_router(worker, users))
 
     def page(name: str):
         async def handler():
