@@ -18,7 +18,7 @@ from fastapi.responses import Response
 from . import annotation, browsing, lists, playlists, retrieval, searching, sonic, system  # noqa: F401 (register)
 from .auth import Backoff, authenticate, redact
 from .registry import ENDPOINTS, Ctx, Params, Shared
-from .responses import GENERIC, NOT_FOUND, SubsonicError, envelope, render
+from .responses import GENERIC, SubsonicError, envelope, render
 from .users import UserStore
 
 MAX_BODY = 256 * 1024  # a form body; a 10,000-song playlist update fits
@@ -62,7 +62,7 @@ def make_router(worker, store: UserStore, backoff: Backoff | None = None) -> API
             key = name[:-5] if name.endswith(".view") else name
             ep = ENDPOINTS.get(key.lower())
             if ep is None:
-                raise SubsonicError(NOT_FOUND, f"unknown or unsupported API method {key[:60]!r}")
+                raise SubsonicError(GENERIC, f"unknown or unsupported API method {key[:60]!r}")
             address = request.client.host if request.client else ""
             user = authenticate(params, store, address, backoff) if ep.auth else ""
             out = await worker(call, ep.fn, {"params": params, "user": user, "client": params.get("c", ""),

@@ -5,6 +5,7 @@ model runs. Plus a running server and clients that log in to it."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import struct
@@ -127,3 +128,55 @@ def opensonic(server):
     conn = libopensonic.Connection(host, USER, PASSWORD, port=int(port))
     yield conn
     conn.cleanup()
+
+
+class Clock:
+    def __init__(self):
+        self.t = 1000.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+@pytest.fixture(scope="module")
+def app_parts(sub_library):
+    """The router alone in an app, with a fake clock for the back-off: (app, worker, store, clock)."""
+    from fastapi import FastAPI
+
+    from genrerec.subsonic.auth import Backoff
+    from genrerec.subsonic.router import make_router
+    from genrerec.subsonic.users import UserStore
+    from genrerec.web.library import LibraryWorker
+
+    worker = LibraryWorker(sub_library)
+    store = UserStore(sub_library / ".genrerec")
+    clock = Clock()
+    app = FastAPI()
+    app.include_router(make_router(worker, store, Backoff(clock=clock)))
+    yield app, worker, store, clock
+    store.close()
+    worker.close()
+
+
+@pytest.fixture(scope="module")
+def http(app_parts):
+    """An in-process HTTP client of that app."""
+    from fastapi.testclient import TestClient
+
+    with TestClient(app_parts[0]) as c:
+        yield c
+
+
+def token_auth(password: str = PASSWORD, user: str = USER, salt: str = "c0ffee") -> dict:
+    return {"u": user, "t": hashlib.md5((password + salt).encode()).hexdigest(), "s": salt, "v": "1.16.1", "c": "t"}
+
+
+def call(http, method: str, auth: dict | None = None, **params) -> dict:
+    """The JSON body of one API call (token auth as USER unless `auth` is given)."""
+    r = http.get(f"/rest/{method}", params={**(token_auth() if auth is None else auth), "f": "json", **params})
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/json")
+    return r.json()["subsonic-response"]
+
+
+def error_code(resp: dict) -> int | None:
+    return resp["error"]["code"] if resp["status"] == "failed" else None
