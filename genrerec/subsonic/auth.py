@@ -42,13 +42,21 @@ def redact(url_or_query: str) -> str:
     return base + sep + urlencode(pairs, safe="*/:")
 
 
-def _decode_password(p: str) -> str:
-    if p.startswith("enc:"):
-        try:
-            return bytes.fromhex(p[4:]).decode("utf-8")
-        except ValueError:
-            raise SubsonicError(WRONG_CREDENTIALS, "wrong username or password") from None
-    return p
+def _passwords(p: str) -> list[str]:
+    """What a `p` parameter may mean: itself, or for "enc:<hex>" its bytes as UTF-8 (the spec) or as
+    Latin-1 (clients that hex-encode each character's code point, as py-sonic and py-opensonic do)."""
+    if not p.startswith("enc:"):
+        return [p]
+    try:
+        raw = bytes.fromhex(p[4:])
+    except ValueError:
+        return []
+    out = [raw.decode("latin-1")]
+    try:
+        out.insert(0, raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        pass
+    return out
 
 
 @dataclass
@@ -114,7 +122,7 @@ def authenticate(params: Mapping[str, str], store: UserStore, address: str, back
             want = hashlib.md5((stored + salt).encode("utf-8")).hexdigest()
             ok = hmac.compare_digest(want, params["t"].lower())
         else:
-            ok = hmac.compare_digest(stored.encode(), _decode_password(params["p"]).encode())
+            ok = any(hmac.compare_digest(stored.encode(), c.encode()) for c in _passwords(params["p"]))
     if not ok:
         backoff.failed(key)
         raise SubsonicError(WRONG_CREDENTIALS, "wrong username or password")

@@ -21,7 +21,6 @@ from .registry import Ctx, endpoint
 from .responses import MISSING_PARAMETER, NOT_AUTHORISED, NOT_FOUND, SubsonicError, iso
 from .shapes import UserData, song_entry
 from .sonic import instant_mix
-from .users import item_key
 
 MIX_DAYS = 30
 MIX_SIZE = 50
@@ -32,19 +31,9 @@ MAX_ENTRIES = 10_000
 
 def listening_history(store, view: SubsonicView, user: str, now: float | None = None,
                       days: int = MIX_DAYS) -> dict[int, float]:
-    """{catalog id: plays} from a user's scrobbles of the last `days` days, plus 1 per starred song.
-    Also what `genrerec recommend --listens subsonic:NAME` uses."""
+    """{catalog id: plays} from a user's scrobbles of the last `days` days, plus 1 per starred song."""
     now = time.time() if now is None else now
-    by_path = {s.path: s.track_id for s in view.songs.values()}
-    out: dict[int, float] = {}
-    for rel, (n, _) in store.plays(user, now - days * 86400).items():
-        if rel in by_path:
-            out[by_path[rel]] = out.get(by_path[rel], 0.0) + n
-    for item in store.stars(user):
-        kind, _, key = item.partition(":")
-        if kind == "song" and key in by_path:
-            out[by_path[key]] = out.get(by_path[key], 0.0) + 1.0
-    return out
+    return store.history(user, {s.path: s.track_id for s in view.songs_by_path}, now - days * 86400)
 
 
 def _mixes(ctx: Ctx) -> list[dict]:
@@ -186,4 +175,4 @@ def delete_playlist(ctx: Ctx) -> dict:
     return {}
 
 
-__all__ = ["listening_history", "item_key"]
+__all__ = ["listening_history"]

@@ -140,6 +140,10 @@ class UserStore:
     def names(self) -> list[str]:
         return [r[0] for r in self._q("SELECT name FROM users ORDER BY name")]
 
+    def need(self, name: str) -> None:
+        """UserError unless the user exists."""
+        self._need(name)
+
     def _need(self, name: str) -> None:
         if not self._q("SELECT 1 FROM users WHERE name=?", (name,)):
             raise UserError(f"no user {name!r}; `genrerec user list` shows them")
@@ -172,6 +176,19 @@ class UserStore:
         rows = self._q("SELECT path, count(*), max(time) FROM scrobbles WHERE user=? AND time>=? GROUP BY path",
                        (user, since))
         return {os.fsdecode(p): (n, t) for p, n, t in rows}
+
+    def history(self, user: str, id_of_path: dict[str, int], since: float = 0.0) -> dict[int, float]:
+        """{catalog id: plays}: the user's scrobbles since a time, plus 1 per starred song, for the
+        tracks of `id_of_path` (relative path -> id; tracks gone from the catalog are left out)."""
+        out: dict[int, float] = {}
+        for rel, (n, _) in self.plays(user, since).items():
+            if rel in id_of_path:
+                out[id_of_path[rel]] = out.get(id_of_path[rel], 0.0) + n
+        for item in self.stars(user):
+            kind, _, key = item.partition(":")
+            if kind == "song" and key in id_of_path:
+                out[id_of_path[key]] = out.get(id_of_path[key], 0.0) + 1.0
+        return out
 
     def star(self, user: str, item: str, on: bool = True) -> None:
         if on:

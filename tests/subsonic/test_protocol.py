@@ -77,6 +77,8 @@ def test_wrong_credentials_are_40_and_do_not_say_which_part_was_wrong(http):
 def test_legacy_password_plain_and_hex(http):
     assert call(http, "ping", {"u": USER, "p": PASSWORD})["status"] == "ok"
     assert call(http, "ping", {"u": USER, "p": "enc:" + PASSWORD.encode().hex()})["status"] == "ok"
+    latin1 = "".join(f"{ord(c):02X}" for c in PASSWORD)  # what py-sonic sends for "ä"
+    assert call(http, "ping", {"u": USER, "p": "enc:" + latin1})["status"] == "ok"
     assert error_code(call(http, "ping", {"u": USER, "p": "enc:zz"})) == 40
 
 
