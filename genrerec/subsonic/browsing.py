@@ -90,11 +90,17 @@ def genres(ctx: Ctx) -> dict:
                                  for g, n in sorted(songs.items(), key=lambda x: x[0].lower())]}}
 
 
-@endpoint("getArtistInfo2", "getArtistInfo")
-def artist_info(ctx: Ctx) -> dict:
-    """No biography or images (nothing is fetched from the internet); similar artists are left empty."""
+@endpoint("getArtistInfo2")
+def artist_info2(ctx: Ctx) -> dict:
+    """No biography or images (nothing is fetched from the internet) and no similar artists."""
     ctx.view.songs_of(ctx.params.need("id"))
     return {"artistInfo2": {}}
+
+
+@endpoint("getArtistInfo")
+def artist_info(ctx: Ctx) -> dict:
+    ctx.view.songs_of(ctx.params.need("id"))
+    return {"artistInfo": {}}
 
 
 @endpoint("getAlbumInfo2", "getAlbumInfo")

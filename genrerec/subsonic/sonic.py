@@ -69,8 +69,8 @@ def instant_mix(ctx: Ctx, history: dict[int, float], count: int, seed: int | Non
 
 
 def _similar_songs(ctx: Ctx) -> list[dict]:
-    """A song id: a mix seeded by it (the song itself first, as instant mixes start from it);
-    an album or artist id: a mix from all its songs as the history (artist radio)."""
+    """A song id: a mix seeded by it; an album or artist id: a mix with all its songs as the
+    history (artist radio). The seed songs themselves are left out: the client plays them already."""
     item = ctx.params.need("id")
     count = ctx.params.int("count", 50, 1, MAX_COUNT)
     view = ctx.view
