@@ -259,7 +259,8 @@ def serve(
     port: int = typer.Option(8750, min=0, max=65535, help="Port (0: any free port)."),
     token: Optional[str] = typer.Option(None, help="Access token (default: generated for a non-loopback --host)."),
 ) -> None:
-    """A local web app: the library as a map, audio, and a playlist builder."""
+    """A local web app: the library as a map, audio, and a playlist builder; plus the
+    Subsonic API at /rest/ on the same port, for Subsonic clients (users: `genrerec user add`)."""
     try:
         from ..web.server import ServeConfig, ServeError
         from ..web.server import serve as serve_fn

@@ -44,9 +44,21 @@ class MultiValue(TyperCommand):
 
 def _history(rec, items: list[str], listens: list[Path] = (), what: str = "history"):
     """{track id: plays} from tracks, folders, playlists and listen exports, with one line per skip."""
-    from ..playlists.history import gather
+    from ..playlists.history import HistoryInput, gather
 
-    h = run(lambda: gather(rec, items, listens))
+    users = [x for x in listens if str(x).startswith("subsonic:")]  # a `genrerec serve` user's scrobbles
+    listens = [x for x in listens if not str(x).startswith("subsonic:")]
+    h = run(lambda: gather(rec, items, listens)) if items or listens else HistoryInput()
+    for u in users:
+        from ..subsonic.history import subsonic_history
+
+        got = run(lambda: subsonic_history(rec, u))
+        err.print(f"{esc(u)}: {sum(got.values()):.0f} plays and stars of {len(got)} library tracks", highlight=False)
+        for tid, w in got.items():
+            h.add(tid, w)
+    if users and not h.plays:
+        _fail("no usable track in the history: " + ", ".join(map(str, users)) + " has no scrobbles or starred "
+              "songs of tracks in this library")
     if h.skipped:
         more = f" and {len(h.skipped) - 3} more" if len(h.skipped) > 3 else ""
         err.print(f"warning: skipped {len(h.skipped)} {what} playlist entries not in the library "
@@ -114,7 +126,8 @@ def recommend(
     history: List[str] = typer.Option([], "--history", "-H", help="More played tracks, folders or .m3u files "
                                       "(-H a b, or repeated).", show_default=False),
     listens: List[Path] = typer.Option([], "--listens", help="ListenBrainz listens export (JSON lines) or Last.fm "
-                                       "scrobble CSV: matched by artist and title, play counts as weights.",
+                                       "scrobble CSV: matched by artist and title, play counts as weights; or "
+                                       "subsonic:NAME, the scrobbles and stars of a `genrerec serve` user.",
                                        show_default=False),
     avoid: List[str] = typer.Option([], "--avoid", help="Skipped or disliked tracks (folders, .m3u): never picked, "
                                     "and picks steer away from them.", show_default=False),

@@ -11,7 +11,7 @@ DB_DIRNAME = ".genrerec"
 CATALOG_FILE = "catalog.sqlite"
 # every file genrerec keeps in a catalog folder: none may be a link (tests/reliability/test_security.py)
 STATE_FILES = ("lock", CATALOG_FILE, CATALOG_FILE + "-wal", CATALOG_FILE + "-shm", CATALOG_FILE + "-journal",
-               "index.faiss", "index.json")
+               "index.faiss", "index.json", "users.sqlite", "users.sqlite-wal", "users.sqlite-shm", "users.key")
 
 
 def _cache_db_dir(root: Path) -> Path:

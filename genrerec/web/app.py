@@ -37,8 +37,9 @@ def _validation_message(exc: RequestValidationError) -> str:
 
 
 def create_app(worker: LibraryWorker, token: str | None = None,
-               allowed_hosts: tuple[str, ...] | None = None) -> FastAPI:
-    """The web app over an open library (see `genrerec.web.serve` to run it)."""
+               allowed_hosts: tuple[str, ...] | None = None, users=None) -> FastAPI:
+    """The web app over an open library (see `genrerec.web.serve` to run it); with `users`
+    (a genrerec.subsonic.users.UserStore) it also answers the Subsonic API at /rest/."""
     # no /docs: Swagger UI loads an unpinned script from a CDN into this origin; /openapi.json stays
     app = FastAPI(title="genrerec", version=__version__, docs_url=None, redoc_url=None,
                   description="Library map, playlists and audio for a library indexed with `genrerec index`.")
@@ -68,6 +69,10 @@ def create_app(worker: LibraryWorker, token: str | None = None,
     # one per app; also on the worker, where scripts and tests holding only the worker find it
     app.state.transcoder = worker.transcoder = Transcoder(worker.lib.rec.db_dir / TRANSCODE_DIR)
     app.include_router(make_router(worker, app.state.transcoder))
+    if users is not None:
+        from ..subsonic.router import make_router as subsonic_router
+
+        app.include_router(subsonic_router(worker, users))
 
     def page(name: str):
         async def handler():

@@ -57,11 +57,32 @@ def _url(host: str, sock: socket.socket) -> str:
     return f"http://[{shown}]:{port}/" if ":" in shown else f"http://{shown}:{port}/"
 
 
+def _users(worker: LibraryWorker, cfg: ServeConfig):
+    """The Subsonic user store beside the catalog. With no user every /rest/ call is refused
+    (error 40), on loopback and elsewhere alike: no address ever serves the API without a login."""
+    import sqlite3
+
+    from ..subsonic.users import UserStore
+
+    try:
+        return UserStore(worker.lib.rec.db_dir)
+    except (OSError, sqlite3.Error):  # a read-only catalog folder: the web app still runs, without /rest/
+        return None
+
+
+def add_user_command(worker: LibraryWorker) -> str:
+    import shlex
+
+    return f"genrerec user add NAME --db {shlex.quote(str(worker.lib.rec.db_dir))}"
+
+
 def _prepare(worker: LibraryWorker, cfg: ServeConfig):
     loopback = is_loopback(cfg.host)
     token = cfg.token or (None if loopback else secrets.token_urlsafe(24))
     hosts = LOOPBACK_HOSTS if loopback else None
-    app = create_app(worker, token=token, allowed_hosts=hosts)
+    users = _users(worker, cfg)
+    worker.users = users
+    app = create_app(worker, token=token, allowed_hosts=hosts, users=users)
     worker.run(worker.lib.warm_up)
     return app, token
 
@@ -84,12 +105,25 @@ def serve(source: str | os.PathLike, cfg: ServeConfig, announce: Callable[[str],
         announce(f"genrerec: {n} tracks from {worker.lib.rec.root} at {url}  (Ctrl-C to stop)")
         if token and not is_loopback(cfg.host):
             announce("anyone who can reach this address and has the token above can browse and play the library")
+        names = worker.users.names() if worker.users is not None else None
+        if names is None:
+            announce("Subsonic API off: the catalog folder is not writable, so it cannot keep users")
+        else:
+            announce(f"Subsonic API: {_url(cfg.host, sock)} (users: {', '.join(names)})" if names else
+                     f"Subsonic API: {_url(cfg.host, sock)} has no user yet; add one: {add_user_command(worker)}")
         try:
             _server(app).run(sockets=[sock])
         except KeyboardInterrupt:  # uvicorn re-raises the Ctrl-C it handled, after a clean shutdown
             pass
     finally:
+        _close_users(worker)
         worker.close()
+
+
+def _close_users(worker: LibraryWorker) -> None:
+    users = getattr(worker, "users", None)
+    if users is not None:
+        users.close()
 
 
 @contextlib.contextmanager
@@ -115,4 +149,5 @@ def running(source: str | os.PathLike, cfg: ServeConfig | None = None) -> Iterat
             thread.join(10)
             sock.close()
     finally:
+        _close_users(worker)
         worker.close()
