@@ -2,6 +2,10 @@
 # library) and `make test`. Both create $(VENV) from constraints.txt first.
 VENV ?= .venv
 PY := $(VENV)/bin/python
+# The demo only indexes and recommends: the light install (no torch, about 0.6 GB) in its own venv.
+LITE ?= .venv-lite
+LITE_PY := $(LITE)/bin/python
+LITE_STAMP := $(LITE)/.installed-$(shell (cat constraints.txt pyproject.toml; echo $(CURDIR)) | sha256sum | cut -c1-12)
 LOCK := constraints.txt
 STAMP := $(VENV)/.installed-$(shell (cat $(LOCK) pyproject.toml; echo $(CURDIR)) | sha256sum | cut -c1-12)
 # make demo LIBRARY=~/Music HISTORY="~/Music/a.mp3 ~/Music/b.flac": genrerec/demo.py reads
@@ -10,7 +14,7 @@ export LIBRARY HISTORY DEMO_DB DEMO_MUSIC
 # TORCH_INDEX=https://download.pytorch.org/whl/cpu installs the CPU-only torch build (no 5 GB of CUDA).
 TORCH_INDEX ?=
 
-.PHONY: venv demo test bench docs clean
+.PHONY: venv lite demo test bench docs clean
 
 venv: $(STAMP)
 
@@ -21,10 +25,18 @@ $(STAMP): $(LOCK) pyproject.toml
 	rm -f $(VENV)/.installed-*
 	touch $@
 
-# The main job: index a music folder with the shipped model, then write a playlist
-# (fetches free music from Debian when there is no LIBRARY and no ../shared/gtzan).
-demo: $(STAMP)
-	$(PY) -m genrerec.demo
+lite: $(LITE_STAMP)
+
+$(LITE_STAMP): $(LOCK) pyproject.toml
+	test -x $(LITE_PY) || python3 -m venv $(LITE)
+	$(LITE_PY) -m pip install -q -c $(LOCK) -e .
+	rm -f $(LITE)/.installed-*
+	touch $@
+
+# The main job: index a music folder with the shipped model (ONNX Runtime, no torch), then
+# write a playlist (fetches free music from Debian when there is no LIBRARY and no ../shared/gtzan).
+demo: $(LITE_STAMP)
+	$(LITE_PY) -m genrerec.demo
 
 # pytest exits 5 when it collected nothing: that is a failure here.
 test: $(STAMP)

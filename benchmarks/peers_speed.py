@@ -43,7 +43,8 @@ if system == "bliss":
 else:
     from genrerec import index_library, load_model
     from genrerec.models.inference import window_hop_s
-    model = load_model(system)
+    name, _, runtime = system.partition("-")  # "v2-onnx", "v2-torch": the same model on either runtime
+    model = load_model(name, runtime=runtime or None)
     t0 = time.perf_counter()  # model loading is start-up, counted apart
     lib = Path(tempfile.mkdtemp()) / "lib"
     lib.mkdir()
@@ -90,7 +91,7 @@ def main() -> None:
     rows = []
     for name, files in (("GTZAN 30 s clips", clips), ("full-length soundtrack tracks", full)):
         total = sum(audio_info(f).duration for f in files)
-        for system in ("bliss", "v1", "v2"):
+        for system in ("bliss", "v1", "v2-torch", "v2-onnx"):
             load = os.getloadavg()[0]
             r = run(system, files)
             analysed = r["analysed_s"] if r["analysed_s"] is not None else total

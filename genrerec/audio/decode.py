@@ -3,7 +3,7 @@
 soundfile (libsndfile) reads WAV/FLAC/OGG/Opus/MP3/AIFF/AU and can seek, so a
 window of a long file is decoded without touching the rest. Anything it cannot
 open (m4a, aac, wma, ...) goes through PyAV, whose wheel carries FFmpeg.
-torchaudio is only used for resampling.
+Resampling is melspec.resample (torchaudio's sinc interpolation in numpy).
 """
 
 from __future__ import annotations
@@ -129,15 +129,10 @@ def _to_mono(data: np.ndarray) -> np.ndarray:
 
 
 def resample(wav: np.ndarray, orig_sr: int, sr: int = SAMPLE_RATE) -> np.ndarray:
-    """Band-limited resampling (torchaudio's sinc interpolation)."""
-    if orig_sr == sr or wav.size == 0:
-        return wav.astype(np.float32, copy=False)
-    import torch
-    import torchaudio.functional as AF
+    """Band-limited resampling (torchaudio's sinc interpolation, ported to numpy: no torch needed)."""
+    from .melspec import resample as _resample
 
-    g = math.gcd(int(orig_sr), int(sr))
-    out = AF.resample(torch.from_numpy(np.ascontiguousarray(wav)), orig_sr // g, sr // g)
-    return out.numpy().astype(np.float32, copy=False)
+    return _resample(wav, orig_sr, sr)
 
 
 # --- soundfile backend -------------------------------------------------------

@@ -11,10 +11,14 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass, fields
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import torch
 
 from .decode import SAMPLE_RATE
+
+if TYPE_CHECKING:  # torch is the train install's; indexing uses melspec.log_mel (numpy)
+    import torch
 
 SCALES = ("db", "log10p")
 
@@ -73,10 +77,10 @@ class FeatureConfig:
         return hashlib.sha1(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()[:12]
 
 
-_MEL_CACHE: dict[FeatureConfig, torch.nn.Module] = {}
+_MEL_CACHE: dict = {}
 
 
-def _mel(cfg: FeatureConfig) -> torch.nn.Module:
+def _mel(cfg: FeatureConfig) -> "torch.nn.Module":
     import torchaudio.transforms as T
 
     if cfg not in _MEL_CACHE:
@@ -88,9 +92,9 @@ def _mel(cfg: FeatureConfig) -> torch.nn.Module:
     return _MEL_CACHE[cfg]
 
 
-@torch.no_grad()
-def log_mel_spectrogram(audio: np.ndarray | torch.Tensor, cfg: FeatureConfig = FeatureConfig()) -> torch.Tensor:
-    """Standardised log-mel spectrogram.
+def log_mel_spectrogram(audio: "np.ndarray | torch.Tensor", cfg: FeatureConfig = FeatureConfig()) -> "torch.Tensor":
+    """Standardised log-mel spectrogram (torch, for training; melspec.log_mel gives the same numbers
+    in numpy for indexing).
 
     Args:
         audio: waveform(s) at cfg.sample_rate, shape [samples] or [batch, samples].
@@ -100,7 +104,15 @@ def log_mel_spectrogram(audio: np.ndarray | torch.Tensor, cfg: FeatureConfig = F
         float32 tensor [n_mels, frames] or [batch, n_mels, frames]: with the "db"
         scale roughly zero mean and unit variance on music; with "log10p" MusiCNN's input.
     """
-    x = torch.as_tensor(audio, dtype=torch.float32)
+    import torch
+
+    with torch.no_grad():
+        return _log_mel(torch.as_tensor(audio, dtype=torch.float32), cfg)
+
+
+def _log_mel(x: "torch.Tensor", cfg: FeatureConfig) -> "torch.Tensor":
+    import torch
+
     mel = _mel(cfg)(x)
     if cfg.scale == "log10p":
         return torch.log10(1.0 + 10000.0 * mel)
@@ -111,8 +123,10 @@ def log_mel_spectrogram(audio: np.ndarray | torch.Tensor, cfg: FeatureConfig = F
     return (db - cfg.norm_mean) / cfg.norm_std
 
 
-def frame_windows(spec: torch.Tensor, n_frames: int, hop_frames: int) -> torch.Tensor:
+def frame_windows(spec: "torch.Tensor", n_frames: int, hop_frames: int) -> "torch.Tensor":
     """Cut a [n_mels, T] spectrogram into [k, n_mels, n_frames] windows (k >= 1)."""
+    import torch
+
     T = spec.shape[-1]
     if T < n_frames:
         spec = torch.nn.functional.pad(spec, (0, n_frames - T))

@@ -33,7 +33,7 @@ def _user_errors():
     from ..models.checkpoint import CheckpointError
     from ..recommend.listens import ListensError
     from ..recommend.results import RecommendError
-    from ..training.data import DataError
+    from ..training.errors import DataError  # not training.data: that imports torch
 
     return (AudioError, CatalogError, CheckpointError, DataError, LibraryError, LibraryLocked, ListensError,
             RecommendError)

@@ -7,12 +7,15 @@ import hashlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import torch
+from typing import TYPE_CHECKING
 
 from ..audio.features import FeatureConfig
 from ..utils import atomic_path
-from .registry import MODEL_KINDS, ModelDims, build_model
+
+if TYPE_CHECKING:  # torch and the model classes only where a checkpoint is read or built (train install)
+    import torch
+
+    from .registry import ModelDims
 
 FORMAT = "genrerec-checkpoint"
 FORMAT_VERSION = 1
@@ -33,7 +36,9 @@ class Checkpoint:
     version: str = ""
     tags: list[str] = field(default_factory=list)  # labels of the model's tag head (MusiCNN), if any
 
-    def build(self) -> torch.nn.Module:
+    def build(self) -> "torch.nn.Module":
+        from .registry import build_model
+
         model = build_model(self.dims)
         try:
             model.load_state_dict(self.state_dict)
@@ -54,6 +59,8 @@ class Checkpoint:
 
 
 def save_checkpoint(ckpt: Checkpoint, path: str | os.PathLike) -> None:
+    import torch
+
     from ..version import __version__
 
     payload = {
@@ -68,6 +75,10 @@ def save_checkpoint(ckpt: Checkpoint, path: str | os.PathLike) -> None:
 
 def load_checkpoint(path: str | os.PathLike, expect_features: FeatureConfig | None = None) -> Checkpoint:
     """Read and validate a checkpoint; raises CheckpointError with the reason."""
+    import torch
+
+    from .registry import MODEL_KINDS, ModelDims
+
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"{path}: checkpoint not found")

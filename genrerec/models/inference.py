@@ -4,6 +4,11 @@ A track is summarised by windows spread over all of it (at most
 `max_windows`, so an hour-long file costs the same as a short one): the genre
 vector is the mean of the window softmaxes, the embedding the L2-normalised
 mean of the penultimate-layer activations.
+
+Two runtimes run the same model: ONNX Runtime (onnx_runtime.py, the default where
+onnxruntime is installed and an up-to-date .onnx sits beside the checkpoint: twice as
+fast on a CPU and no torch needed) and torch (any checkpoint; the train install).
+Both give the same model id, so a catalog stays valid across them.
 """
 
 from __future__ import annotations
@@ -12,19 +17,25 @@ import os
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import TYPE_CHECKING, Iterable, Sequence
 
 import numpy as np
-import torch
 
 from ..audio.decode import AudioError, read_windows
-from ..audio.features import FeatureConfig, log_mel_spectrogram
-from .checkpoint import Checkpoint, CheckpointError, load_checkpoint
+from ..audio.features import FeatureConfig
+from ..audio.melspec import log_mel
+from .onnx_runtime import (ORT_THREADS, RUNTIME_ENV, RUNTIMES, OnnxModelError, OnnxNet, have_onnxruntime,
+                           matching_onnx)
+
+from .checkpoint import CheckpointError
+
+if TYPE_CHECKING:
+    from .checkpoint import Checkpoint
 
 DEFAULT_MODEL = "genrerec-musicnn-v2.pt"  # MusiCNN (MSD-pretrained) + GTZAN genre head: docs/model-card.md
 V1_MODEL = "genrerec-cnn-gtzan-v1.pt"  # the compact CNN trained from scratch, kept for comparison
 MAX_WINDOWS = 16
-INFER_BATCH = 16  # windows per forward pass: as fast as 64 for MusiCNN and faster for the v1 CNN on 2 cores,
+INFER_BATCH = 16  # windows per torch forward pass: as fast as 64 for MusiCNN and faster for the v1 CNN on 2 cores,
 # and MusiCNN's front end holds [batch, 204, 187, 59] floats per conv (0.6 GB at 64, 0.14 GB at 16)
 
 
@@ -54,10 +65,10 @@ def decode_windows(path: str | os.PathLike, features: FeatureConfig,
 
 def windows_to_specs(path: str | os.PathLike, wavs: np.ndarray, features: FeatureConfig) -> np.ndarray:
     """Log-mels [k, n_mels, frames] float16 of decoded windows; AudioError if they are not finite."""
-    specs = log_mel_spectrogram(wavs, features)[..., : features.window_frames]
-    if not torch.isfinite(specs).all():
+    specs = log_mel(wavs, features)[..., : features.window_frames]
+    if not np.isfinite(specs).all():
         raise AudioError(path, "features are not finite (corrupt samples)")
-    return specs.numpy().astype(np.float16)
+    return specs.astype(np.float16)
 
 
 def track_windows(path: str | os.PathLike, features: FeatureConfig, max_windows: int = MAX_WINDOWS) -> tuple[np.ndarray, float]:
@@ -70,36 +81,87 @@ def track_windows(path: str | os.PathLike, features: FeatureConfig, max_windows:
     return windows_to_specs(path, wavs, features), duration
 
 
-class GenreModel:
-    """A trained classifier used for inference: `classify` and `encode` files."""
+class TorchNet:
+    """A checkpoint's network in torch (any model kind; needs the train install)."""
 
-    def __init__(self, ckpt: Checkpoint, source: str = ""):
+    name = "torch"
+
+    def __init__(self, ckpt: "Checkpoint"):
+        self.net = ckpt.build()
+        self.with_tags = bool(ckpt.tags)
+
+    def set_threads(self, threads: int) -> None:
+        import torch
+
+        torch.set_num_threads(threads)
+
+    def infer(self, specs: np.ndarray, batch_size: int = INFER_BATCH):
+        import torch
+
+        x = torch.as_tensor(np.asarray(specs), dtype=torch.float32)
+        probs, embs, tags = [], [], []
+        with torch.no_grad():
+            for i in range(0, len(x), batch_size):
+                e = self.net.embed(x[i:i + batch_size])
+                probs.append(self.net.classify(e).softmax(-1))
+                embs.append(e)
+                if self.with_tags:
+                    tags.append(torch.sigmoid(self.net.tags(e)))
+        return torch.cat(probs).numpy(), torch.cat(embs).numpy(), torch.cat(tags).numpy() if tags else None
+
+
+class GenreModel:
+    """A trained classifier used for inference: `classify` and `encode` files.
+
+    `GenreModel(checkpoint)` runs it in torch; `GenreModel(onnx=OnnxNet(path))` on ONNX
+    Runtime from the exported graph's sidecar alone (no torch)."""
+
+    def __init__(self, ckpt: "Checkpoint | None" = None, source: str = "", *, onnx: OnnxNet | None = None):
         self.checkpoint = ckpt
         self.source = source
-        self.net = ckpt.build()
-        self.genres: list[str] = list(ckpt.genres)
-        self.features: FeatureConfig = ckpt.features
-        self.embed_dim: int = int(self.net.embed_dim)
-        self.model_id: str = ckpt.model_id()
-        self.tags: list[str] = list(ckpt.tags)  # style/mood tags the model scores (MusiCNN), else []
+        if onnx is not None:
+            m = onnx.meta
+            self.runtime: TorchNet | OnnxNet = onnx
+            self.genres: list[str] = [str(g) for g in m["genres"]]
+            self.features: FeatureConfig = FeatureConfig.from_dict(m["features"])
+            self.embed_dim: int = int(m["embed_dim"])
+            self.model_id: str = str(m["model_id"])
+            self.tags: list[str] = [str(t) for t in m["tags"]]
+        elif ckpt is not None:
+            self.runtime = TorchNet(ckpt)
+            self.genres = list(ckpt.genres)
+            self.features = ckpt.features
+            self.embed_dim = int(self.runtime.net.embed_dim)
+            self.model_id = ckpt.model_id()
+            self.tags = list(ckpt.tags)  # style/mood tags the model scores (MusiCNN), else []
+        else:
+            raise TypeError("GenreModel needs a checkpoint or onnx=OnnxNet(...)")
         if not self.genres:
             raise CheckpointError(f"{source or 'checkpoint'}: a pretrained backbone without a genre head; "
-                                  "fine-tune it first: genrerec train --model musicnn --data DIR --out RUN")
+                             "fine-tune it first: genrerec train --model musicnn --data DIR --out RUN")
 
-    @torch.no_grad()
-    def infer_windows(self, specs: np.ndarray | torch.Tensor,
-                      batch_size: int = INFER_BATCH) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    @property
+    def net(self):
+        """The torch network (torch runtime only)."""
+        if not isinstance(self.runtime, TorchNet):
+            raise AttributeError("this model runs on ONNX Runtime; load_model(..., runtime='torch') for the network")
+        return self.runtime.net
+
+    @property
+    def runtime_name(self) -> str:
+        return self.runtime.name
+
+    def set_threads(self, threads: int) -> None:
+        """Intra-op threads of this process's inference (1 in each indexing worker)."""
+        self.runtime.set_threads(threads)
+
+    def infer_windows(self, specs: np.ndarray, batch_size: int | None = None
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """Window-level (softmax [k, G], embedding [k, D], tag sigmoids [k, n_tags] or None)
-        for log-mel windows [k, M, T]."""
-        x = torch.as_tensor(specs, dtype=torch.float32)
-        probs, embs, tags = [], [], []
-        for i in range(0, len(x), batch_size):
-            e = self.net.embed(x[i:i + batch_size])
-            probs.append(self.net.classify(e).softmax(-1))
-            embs.append(e)
-            if self.tags:
-                tags.append(torch.sigmoid(self.net.tags(e)))
-        return torch.cat(probs).numpy(), torch.cat(embs).numpy(), torch.cat(tags).numpy() if tags else None
+        for log-mel windows [k, M, T]; batch_size None: the runtime's own."""
+        if batch_size is None:
+            return self.runtime.infer(specs)
+        return self.runtime.infer(specs, batch_size)
 
     @staticmethod
     def aggregate(probs: np.ndarray, embs: np.ndarray, duration: float,
@@ -113,7 +175,7 @@ class GenreModel:
         return TrackEmbedding(g.astype(np.float32), e.astype(np.float32), float(duration), int(len(probs)), t)
 
     def encode_windows(self, batch: Sequence[tuple[np.ndarray, float]],
-                       batch_size: int = INFER_BATCH) -> list[TrackEmbedding]:
+                       batch_size: int | None = None) -> list[TrackEmbedding]:
         """Encode several tracks' windows with one batched forward pass."""
         if not batch:
             return []
@@ -126,13 +188,13 @@ class GenreModel:
             i = j
         return out
 
-    def encode(self, paths: Iterable[str | os.PathLike], batch_size: int = INFER_BATCH, show_progress_bar: bool = False,
+    def encode(self, paths: Iterable[str | os.PathLike], batch_size: int | None = None, show_progress_bar: bool = False,
                max_windows: int = MAX_WINDOWS, errors: str = "raise") -> list[TrackEmbedding | None]:
         """Genre vector + embedding for each file.
 
         Args:
             paths: audio files.
-            batch_size: windows per forward pass.
+            batch_size: windows per forward pass (None: the runtime's own).
             show_progress_bar: show a progress bar.
             max_windows: windows sampled across each track.
             errors: "raise" stops at the first AudioError; "skip" returns None
@@ -189,10 +251,35 @@ def pretrained_model_path(name: str = "msd") -> Path:
 SHIPPED = {"v2": DEFAULT_MODEL, "v1": V1_MODEL}
 
 
-def load_model(path: str | os.PathLike | None = None) -> GenreModel:
-    """Load a checkpoint file; with no argument the default shipped model (v2), with "v1" or
-    "v2" the shipped model of that name."""
+def load_model(path: str | os.PathLike | None = None, runtime: str | None = None,
+               threads: int = ORT_THREADS) -> GenreModel:
+    """Load a model; with no argument the default shipped model (v2), with "v1" or "v2" the
+    shipped model of that name, else a checkpoint (.pt) or an exported graph (.onnx).
+
+    runtime: "auto" (default, or $GENREREC_RUNTIME): ONNX Runtime where onnxruntime is
+    installed and an .onnx exported from this very checkpoint sits beside it, torch
+    otherwise; "onnx" or "torch" insist. threads: ONNX Runtime intra-op threads."""
+    runtime = (runtime or os.environ.get(RUNTIME_ENV) or "auto").lower()
+    if runtime not in RUNTIMES:
+        raise ValueError(f"unknown runtime {runtime!r}; choose one of {', '.join(RUNTIMES)}")
     if path is not None and str(path) in SHIPPED and not Path(path).exists():
         path = Path(str(resources.files("genrerec") / "assets" / SHIPPED[str(path)]))
     p = Path(path) if path else default_model_path()
+    onnx_path = p if p.suffix == ".onnx" else (matching_onnx(p) if runtime != "torch" else None)
+    if runtime != "torch" and onnx_path is not None and have_onnxruntime():
+        try:
+            return GenreModel(source=str(p), onnx=OnnxNet(onnx_path, threads))
+        except OnnxModelError as e:
+            raise CheckpointError(str(e)) from None
+    if runtime == "onnx" or p.suffix == ".onnx":
+        why = ("onnxruntime is not installed (pip install onnxruntime)" if not have_onnxruntime()
+               else f"no up-to-date .onnx beside {p} (python scripts/export_onnx.py {p})")
+        raise CheckpointError(f"{p}: cannot run on ONNX Runtime: {why}")
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        raise CheckpointError(f"{p}: this model needs torch, which is not installed: pip install 'genrerec[train]' "
+                         "(the shipped v2 model runs without it on ONNX Runtime)") from None
+    from .checkpoint import load_checkpoint
+
     return GenreModel(load_checkpoint(p), str(p))

@@ -21,15 +21,12 @@ import torch
 from ..audio.decode import AUDIO_EXTENSIONS, AudioError, load_audio
 from ..audio.features import FeatureConfig, log_mel_spectrogram
 from ..utils import atomic_write_json, default_cache_dir, read_npy, write_npy
+from .errors import DataError
 
 log = logging.getLogger("genrerec")
 
 SPLIT_VERSION = 1
 MAX_TRAIN_AUDIO_S = 600.0  # a training file longer than this is truncated
-
-
-class DataError(Exception):
-    """The data folder or split file is not usable; the message says how to fix it."""
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,73 @@
+"""LocalEngine with the model on ONNX Runtime: workers run tracks end to end, the main process only commits."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import numpy as np
+import pytest
+
+from genrerec.engine import local
+from genrerec.engine.base import Job
+from genrerec.engine.index import index_library
+from genrerec.library.catalog import Catalog
+from genrerec.models.inference import load_model
+
+pytest.importorskip("onnxruntime")
+
+
+def _embeddings(db) -> dict[str, np.ndarray]:
+    cat = Catalog(db / "catalog.sqlite", create=False)
+    try:
+        rows = cat.db.execute("SELECT path, embedding FROM tracks WHERE status='ok'").fetchall()
+    finally:
+        cat.close()
+    return {os.fsdecode(p): np.frombuffer(e, np.float32) for p, e in rows}
+
+
+def test_workers_run_the_model_and_agree_with_in_process(library, tmp_path, monkeypatch):
+    model = load_model()
+    assert model.runtime_name == "onnx" and local.infers_in_workers(model)
+    calls = {"main": 0}
+    infer = model.runtime.infer
+
+    def counted(*a, **kw):  # forked workers count in their own copy; this one is the main process's
+        calls["main"] += 1
+        return infer(*a, **kw)
+
+    monkeypatch.setattr(model.runtime, "infer", counted)
+    s = index_library(library, tmp_path / "w2", model, workers=2, batch_tracks=4, show_progress=False)
+    assert s.indexed == 12 and not s.failed
+    assert calls["main"] == 0, "the main process ran inference"
+    s0 = index_library(library, tmp_path / "w0", model, workers=0, show_progress=False)
+    assert s0.indexed == 12 and calls["main"] > 0
+    a, b = _embeddings(tmp_path / "w2"), _embeddings(tmp_path / "w0")
+    assert a.keys() == b.keys()
+    for k in a:
+        assert np.abs(a[k] - b[k]).max() < 1e-5
+
+
+def test_torch_model_still_infers_in_the_main_process(tiny_model):
+    assert tiny_model.runtime_name == "torch" and not local.infers_in_workers(tiny_model)
+
+
+def test_a_stuck_track_times_out_without_holding_back_the_others(library, monkeypatch):
+    model = load_model()
+    real = local.prepare_track
+
+    def stuck_on_one(job, features):  # a decoder that never returns for one file
+        if job.path.endswith("low0.wav"):
+            time.sleep(120)
+        return real(job, features)
+
+    monkeypatch.setattr(local, "prepare_track", stuck_on_one)  # forked workers inherit both patches
+    monkeypatch.setattr(local, "TRACK_TIMEOUT_S", 2)
+    paths = sorted(str(p) for p in library.rglob("*.wav"))
+    paths.remove(str(library / "low" / "low0.wav"))
+    jobs = [Job(os.fsencode("low/low0.wav"), str(library / "low" / "low0.wav"), 16)]
+    jobs += [Job(os.fsencode(os.path.relpath(p, library)), p, 16) for p in paths]
+    out = list(local.LocalEngine(2).run(jobs, model, batch_tracks=4))
+    assert len(out) == len(jobs)
+    assert "took longer than 2 s" in out[-1]["error"] and out[-1]["path"].endswith("low0.wav")  # last, not first
+    assert all("error" not in r and r["embedding"] is not None for r in out[:-1])

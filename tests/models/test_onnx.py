@@ -1,0 +1,102 @@
+"""The shipped ONNX graph: the same numbers as the torch model, chosen by default, never stale."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import pickle
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from genrerec.models.checkpoint import CheckpointError, load_checkpoint
+from genrerec.models.inference import default_model_path, load_model
+from genrerec.models.onnx_runtime import matching_onnx, read_sidecar
+
+pytest.importorskip("onnxruntime")
+ROOT = Path(__file__).resolve().parents[2]
+TOL = 1e-4
+
+
+def _specs(n: int = 6, seed: int = 0) -> np.ndarray:
+    """Seeded log10(1 + 10000 mel)-like input: non-negative, in MusiCNN's usual range."""
+    rng = np.random.default_rng(seed)
+    return (rng.gamma(2.0, 0.8, size=(n, 96, 187))).astype(np.float32)
+
+
+def test_shipped_onnx_is_exported_from_the_shipped_checkpoint():
+    ckpt = default_model_path()
+    onnx_path = matching_onnx(ckpt)
+    assert onnx_path == ckpt.with_suffix(".onnx")
+    meta = read_sidecar(onnx_path)
+    c = load_checkpoint(ckpt)
+    assert meta["model_id"] == c.model_id()  # catalogs built with torch stay valid
+    assert meta["genres"] == c.genres and meta["tags"] == c.tags and meta["features"] == c.features.to_dict()
+    assert meta["provenance"]["onnx_sha256"] == hashlib.sha256(onnx_path.read_bytes()).hexdigest()
+    assert "ISC" in meta["licence"]
+
+
+def test_onnx_and_torch_agree_on_fixed_input():
+    ort_m, torch_m = load_model(runtime="onnx"), load_model(runtime="torch")
+    assert (ort_m.runtime_name, torch_m.runtime_name) == ("onnx", "torch")
+    x = _specs()
+    for name, a, b in zip(("genres", "embedding", "tags"), ort_m.infer_windows(x), torch_m.infer_windows(x)):
+        assert a.shape == b.shape, name
+        assert np.abs(a - b).max() < TOL, name
+    # batching must not change a window's outputs
+    one = np.concatenate([ort_m.infer_windows(x[i:i + 1])[1] for i in range(len(x))])
+    assert np.abs(one - ort_m.infer_windows(x)[1]).max() < TOL
+
+
+def test_default_runtime_and_overrides(monkeypatch):
+    assert load_model().runtime_name == "onnx"
+    assert load_model("v2").runtime_name == "onnx"
+    monkeypatch.setenv("GENREREC_RUNTIME", "torch")
+    assert load_model().runtime_name == "torch"
+    assert load_model(runtime="onnx").runtime_name == "onnx"  # the argument wins over the environment
+    monkeypatch.setenv("GENREREC_RUNTIME", "bogus")
+    with pytest.raises(ValueError, match="runtime"):
+        load_model()
+
+
+def test_v1_has_no_onnx_and_runs_on_torch():
+    assert load_model("v1").runtime_name == "torch"
+    with pytest.raises(CheckpointError, match="ONNX Runtime"):
+        load_model("v1", runtime="onnx")
+
+
+def test_stale_onnx_beside_a_changed_checkpoint_is_not_used(tmp_path):
+    src = default_model_path()
+    for suffix in (".pt", ".onnx", ".json"):
+        shutil.copy(src.with_suffix(suffix), tmp_path / f"m{suffix}")
+    assert load_model(tmp_path / "m.pt").runtime_name == "onnx"
+    meta = json.loads((tmp_path / "m.json").read_text())
+    meta["provenance"]["checkpoint_sha256"] = "0" * 64  # as if the .pt had been retrained since the export
+    (tmp_path / "m.json").write_text(json.dumps(meta))
+    assert load_model(tmp_path / "m.pt").runtime_name == "torch"
+    with pytest.raises(CheckpointError, match="up-to-date"):
+        load_model(tmp_path / "m.pt", runtime="onnx")
+
+
+def test_an_onnx_file_loads_directly_and_pickles_without_its_session():
+    m = load_model(default_model_path().with_suffix(".onnx"))
+    x = _specs(2, seed=1)
+    before = m.infer_windows(x)
+    back = pickle.loads(pickle.dumps(m))
+    assert back.runtime._session is None  # made again in the process that uses it
+    for a, b in zip(before, back.infer_windows(x)):
+        assert np.array_equal(a, b)
+
+
+def test_export_is_reproducible(tmp_path):
+    pytest.importorskip("onnx")
+    out = tmp_path / "v2.onnx"
+    subprocess.run([sys.executable, str(ROOT / "scripts" / "export_onnx.py"), "--out", str(out)], check=True,
+                   capture_output=True)
+    shipped = default_model_path().with_suffix(".onnx")
+    assert out.read_bytes() == shipped.read_bytes()
+    assert json.loads(out.with_suffix(".json").read_text()) == read_sidecar(shipped)
