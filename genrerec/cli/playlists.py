@@ -21,13 +21,15 @@ from ..recommend.recommender import DEFAULT_MAX_PER_ARTIST, DEFAULT_TEMPERATURE
 from ..safety import display
 from ..safety import markup_escape as esc
 from .common import _bar, _fail, _open, app, err, out, run
+from .controls import (check_controls, controls, exclude_genre_opt, exclude_tag_opt, excluded_count,
+                       max_duration_opt, max_per_album_opt, min_duration_opt, not_in_opt)
 
 
 class MultiValue(TyperCommand):
     """Lets `--avoid a b c` (and -H, --listens) take several values: each
     following word up to the next option gets the option repeated."""
 
-    multi = ("--history", "-H", "--avoid", "--listens")
+    multi = ("--history", "-H", "--avoid", "--listens", "--not-in")
 
     def parse_args(self, ctx, args):
         out, cur = [], None
@@ -136,6 +138,12 @@ def recommend(
                                       help="0 = closest matches; higher = more variety."),
     max_per_artist: int = typer.Option(DEFAULT_MAX_PER_ARTIST, help="Tracks per artist (tags) before other "
                                        "artists are preferred; 0 = no cap."),
+    min_duration: Optional[float] = min_duration_opt(),
+    max_duration: Optional[float] = max_duration_opt(),
+    exclude_tag: List[str] = exclude_tag_opt(),
+    exclude_genre: List[str] = exclude_genre_opt(),
+    max_per_album: int = max_per_album_opt(),
+    not_in: List[Path] = not_in_opt(),
     order: str = typer.Option("mix", help="'mix' (tastes interleaved, best first) or 'smooth' (each track close "
                               "to the one before: no jarring jumps)."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the playlist here."),
@@ -160,15 +168,17 @@ def recommend(
     _check_format(fmt)
     if max_per_artist < 0:
         _fail(f"--max-per-artist must be 0 (no cap) or more, got {max_per_artist}")
+    check_controls(min_duration, max_duration, max_per_album)
     items = list(tracks or []) + list(history)
     if not items and not listens:
         _fail("no history: give played tracks (genrerec recommend a.mp3 b.flac), -H played.m3u or --listens FILE")
     rec = _open(library, db, playlist_tracks(items) + [Path(a) for a in avoid])
     plays = _history(rec, items, listens)
     banned = _history(rec, avoid, what="--avoid") if avoid else None
+    kw = controls(rec, min_duration, max_duration, exclude_tag, exclude_genre, max_per_album, not_in)
     recs = run(lambda: rec.recommend(plays, n=n, temperature=temperature, exclude_history=not include_history,
-                                     seed=seed, avoid=banned, max_per_artist=max_per_artist or None))
-    _never_empty(recs, rec)
+                                     seed=seed, avoid=banned, max_per_artist=max_per_artist or None, **kw))
+    _never_empty(recs, rec, kw)
     if order == "smooth":
         recs = smooth(rec, recs)
     _print_recs(rec, recs, as_json, f"{len(recs)} tracks, temperature {temperature:g}")
@@ -177,14 +187,20 @@ def recommend(
         err.print(f"only {len(recs)} of {n} tracks possible: the library has {len(rec)} usable tracks"
                   + (f", {left_out} in the history" if left_out else "")
                   + (f", {len(banned)} avoided" if banned else "")
+                  + (f", {excluded_count(rec, kw)} left out by the filters" if excluded_count(rec, kw) else "")
                   + (f", {sum(len(g) - 1 for g in rec.duplicates)} duplicate copies" if rec.duplicates else ""),
                   highlight=False, soft_wrap=True)
     if output:
         _write_playlist(rec, output, recs, absolute, fmt, as_json)
 
 
-def _never_empty(recs, rec) -> None:
+def _never_empty(recs, rec, kw: dict | None = None) -> None:
     """An empty result while the catalog holds tracks is an error, never a silent empty playlist."""
+    left_out = excluded_count(rec, kw) if kw else 0
+    if not recs and left_out:
+        _fail(f"no track to offer: the filters (--min/--max-duration, --exclude-tag, --exclude-genre, --not-in) "
+              f"leave out {left_out} of the {len(rec)} indexed tracks and the rest are in the history or avoided; "
+              "loosen them")
     if not recs and len(rec):
         _fail(f"no track to offer: none of the {len(rec)} indexed tracks outside the history is on disk any more; "
               "run `genrerec index` to update the catalog")
@@ -225,16 +241,24 @@ def _write_playlist(rec, output: Path, recs, absolute: bool, fmt: Optional[str],
 def similar(
     track: Path = typer.Argument(..., help="A track in an indexed library."),
     n: int = typer.Option(10, "--n", "-n", help="How many tracks."),
+    min_duration: Optional[float] = min_duration_opt(),
+    max_duration: Optional[float] = max_duration_opt(),
+    exclude_tag: List[str] = exclude_tag_opt(),
+    exclude_genre: List[str] = exclude_genre_opt(),
+    max_per_album: int = max_per_album_opt(),
+    not_in: List[Path] = not_in_opt(),
     library: Optional[Path] = typer.Option(None, help="Library folder (default: found from the track)."),
     db: Optional[Path] = typer.Option(None, help="Catalog folder."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
-    """Tracks most similar to one track (one copy of each recording)."""
+    """Tracks most similar to one track (one copy of each recording, at most --max-per-album per album)."""
     if n <= 0:
         _fail(f"--n must be at least 1, got {n}")
+    check_controls(min_duration, max_duration, max_per_album)
     rec = _open(library, db, [track])
-    recs = run(lambda: rec.similar(track, n))
-    _never_empty(recs, rec)
+    kw = controls(rec, min_duration, max_duration, exclude_tag, exclude_genre, max_per_album, not_in)
+    recs = run(lambda: rec.similar(track, n, **kw))
+    _never_empty(recs, rec, kw)
     _print_recs(rec, recs, as_json, f"similar to {rec.label(rec.resolve(track))}")
 
 
@@ -280,6 +304,12 @@ def path(
     start: Path = typer.Argument(..., help="The track the path starts from."),
     end: Path = typer.Argument(..., help="The track it arrives at."),
     n: int = typer.Option(12, "--n", "-n", help="Tracks on the path, both ends included."),
+    min_duration: Optional[float] = min_duration_opt(),
+    max_duration: Optional[float] = max_duration_opt(),
+    exclude_tag: List[str] = exclude_tag_opt(),
+    exclude_genre: List[str] = exclude_genre_opt(),
+    max_per_album: int = max_per_album_opt(0),
+    not_in: List[Path] = not_in_opt(),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the playlist here."),
     fmt: Optional[str] = typer.Option(None, "--format", help="m3u8, xspf or json (default: from the suffix)."),
     absolute: bool = typer.Option(False, help="Absolute paths in the playlist (default: relative to it)."),
@@ -293,8 +323,10 @@ def path(
     if n < 2:
         _fail(f"--n must be at least 2 (the two ends), got {n}")
     _check_format(fmt)
+    check_controls(min_duration, max_duration, max_per_album)
     rec = _open(library, db, [start, end])
-    recs = run(lambda: rec.path(start, end, n))
+    kw = controls(rec, min_duration, max_duration, exclude_tag, exclude_genre, max_per_album, not_in)
+    recs = run(lambda: rec.path(start, end, n, **kw))
     st = path_stats(rec.vectors, [rec.row_of[r.track_id] for r in recs])
     _print_recs(rec, recs, as_json, f"{len(recs)} tracks from {fit(rec.label(recs[0].track_id), 30)} "
                                     f"to {fit(rec.label(recs[-1].track_id), 30)}", score="step")

@@ -304,6 +304,11 @@ class Catalog:
         rows = self.db.execute("SELECT id, path, artist, title, duration FROM tracks WHERE status='ok'")
         return {r[0]: tuple(r[1:]) for r in rows}
 
+    def album_genre_tags(self) -> dict[int, tuple[str | None, str | None]]:
+        """(album tag, genre tag) of every usable track, by id (playlist controls)."""
+        rows = self.db.execute("SELECT id, album, genre_tag FROM tracks WHERE status='ok'")
+        return {r[0]: (r[1], r[2]) for r in rows}
+
     def tag_scores(self, ids: np.ndarray, n_tags: int) -> np.ndarray | None:
         """Tag scores [len(ids), n_tags] for these track ids, or None unless every one has them."""
         if not n_tags or not len(ids):

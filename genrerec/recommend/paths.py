@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 GRAPH_NEIGHBOURS = 12  # edges per track in the neighbour graph
+ALBUM_RETRIES = 5  # routes tried before a path keeps an album over max_per_album
 
 
 @dataclass
@@ -150,9 +151,11 @@ def smooth_order(vectors: np.ndarray, rows: list[int]) -> list[int]:
     return [rows[i] for i in order]
 
 
-def recommender_path(rec, a, b, n: int):
+def recommender_path(rec, a, b, n: int, controls=None):
     """`Recommender.path`: Recommendations from a to b (both included); each
-    score is the similarity to the track before it."""
+    score is the similarity to the track before it. `controls` (see `controls`)
+    exclude tracks between the ends; an album over `max_per_album` has its
+    later tracks banned and the route found again (at most ALBUM_RETRIES times)."""
     from .results import Recommendation, RecommendError, _check_n
 
     n = _check_n(n)
@@ -167,17 +170,25 @@ def recommender_path(rec, a, b, n: int):
         return [rec.row_of[int(i)] for i in ids[0] if int(i) in rec.row_of]
 
     ends = {rec.group_of.get(ta, ta), rec.group_of.get(tb, tb)}
+    banned = {rec.group_of.get(t, t) for t in (controls.excluded(rec) if controls else ())} - ends
     gone: dict[int, bool] = {}
 
     def usable(row: int) -> bool:
         tid = int(rec.ids[row])
-        if rec.group_of.get(tid, tid) in ends:
+        g = rec.group_of.get(tid, tid)
+        if g in ends or g in banned:
             return False
         if tid not in gone:
             gone[tid] = not rec.path_of(tid).exists()
         return not gone[tid]
 
-    rows = _one_per_recording(rec, song_path(rec.vectors, knn, rec.row_of[ta], rec.row_of[tb], n, usable))
+    cap = controls.max_per_album if controls else None
+    for _ in range(ALBUM_RETRIES + 1):
+        rows = _one_per_recording(rec, song_path(rec.vectors, knn, rec.row_of[ta], rec.row_of[tb], n, usable))
+        over = _over_album_cap(rec, rows[1:-1], cap) if cap else []
+        if not over:
+            break
+        banned |= {rec.group_of.get(t, t) for t in over}
     out = []
     for i, r in enumerate(rows):
         tid = int(rec.ids[r])
@@ -185,6 +196,21 @@ def recommender_path(rec, a, b, n: int):
         out.append(Recommendation(tid, rec.path_of(tid), round(score, 4),
                                   rec._genre_dict(rec.genre_vectors[r]), None, 0, rec.tag_dict(r)))
     return out
+
+
+def _over_album_cap(rec, rows: list[int], cap: int) -> list[int]:
+    """Track ids beyond the first `cap` of each album among `rows`."""
+    from collections import Counter
+
+    seen: Counter[str] = Counter()
+    over = []
+    for r in rows:
+        tid = int(rec.ids[r])
+        k = rec.album_of.get(tid)
+        seen[k] += 1
+        if k is not None and seen[k] > cap:
+            over.append(tid)
+    return over
 
 
 def _one_per_recording(rec, rows: list[int]) -> list[int]:

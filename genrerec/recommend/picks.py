@@ -2,8 +2,8 @@
 
 Kept apart from the Recommender so that new orderings (paths, smooth order)
 reuse them: one track per duplicate group, nothing banned (history, avoided,
-already picked), a soft per-artist cap, and a penalty for resembling avoided
-tracks.
+already picked, excluded by the playlist controls), soft per-artist and
+per-album caps, and a penalty for resembling avoided tracks.
 """
 
 from __future__ import annotations
@@ -21,11 +21,15 @@ AVOID_WEIGHT = 0.5  # a candidate's score loses this times its similarity to the
 
 class PickFilter:
     """What the draws of one playlist share: banned duplicate groups (history,
-    avoided and already picked tracks), the per-artist cap, avoided vectors."""
+    avoided, excluded and already picked tracks), the per-artist and per-album
+    caps, avoided vectors."""
 
-    def __init__(self, rec, banned: set[int], max_per_artist: int | None, avoid: np.ndarray):
+    def __init__(self, rec, banned: set[int], max_per_artist: int | None, avoid: np.ndarray,
+                 max_per_album: int | None = None):
         self.rec, self.banned, self.cap, self.avoid = rec, banned, max_per_artist, avoid
+        self.album_cap = max_per_album
         self.artists: Counter[str] = Counter()
+        self.albums: Counter[str] = Counter()
 
     def group(self, tid: int) -> int:
         return self.rec.group_of.get(tid, tid)
@@ -40,6 +44,14 @@ class PickFilter:
         t = self.rec.info.get(tid)
         return t.artist.casefold() if t and t.artist else None
 
+    def album(self, tid: int) -> str | None:
+        return self.rec.album_of.get(tid) if self.album_cap is not None else None
+
+    def over_cap(self, tid: int, artists: Counter, albums: Counter) -> bool:
+        a, b = self.artist(tid), self.album(tid)
+        return (self.cap is not None and a is not None and artists[a] >= self.cap) or (
+            b is not None and albums[b] >= self.album_cap)
+
     def penalty(self, tids: list[int]) -> np.ndarray:
         if not len(self.avoid):
             return np.zeros(len(tids))
@@ -48,33 +60,39 @@ class PickFilter:
 
     def select(self, ranked: list[tuple[int, float]], k: int, exists: Callable[[int], bool],
                relax: bool = False) -> list[tuple[int, float]]:
-        """The first k of `ranked` with one per duplicate group and the artist cap;
-        with `relax` (no wider pool left), tracks over the cap fill what is missing."""
-        out, over, groups, artists = [], [], set(), Counter(self.artists)
+        """The first k of `ranked` with one per duplicate group and the artist and album caps;
+        with `relax` (no wider pool left), tracks over a cap fill what is missing."""
+        out, over, groups, artists, albums = [], [], set(), Counter(self.artists), Counter(self.albums)
         for tid, s in ranked:
             g = self.group(tid)
             if g in groups or not exists(tid):
                 continue
-            a = self.artist(tid)
-            if self.cap is not None and a is not None and artists[a] >= self.cap:
+            if self.over_cap(tid, artists, albums):
                 over.append((tid, s))
                 continue
             groups.add(g)
-            artists[a] += 1
+            artists[self.artist(tid)] += 1
+            albums[self.album(tid)] += 1
             out.append((tid, s))
             if len(out) == k:
                 return out
-        for tid, s in over if relax else ():
-            if len(out) == k:
-                break
-            if self.group(tid) not in groups:
+        for artist_too in (False, True) if relax else ():  # the album cap gives way first, then both
+            for tid, s in over:
+                if len(out) == k:
+                    return out
+                a = self.artist(tid)
+                if self.group(tid) in groups or (not artist_too and self.cap is not None and a is not None
+                                                 and artists[a] >= self.cap):
+                    continue
                 groups.add(self.group(tid))
+                artists[a] += 1
                 out.append((tid, s))
         return out
 
     def take(self, got: list[tuple[int, float]]) -> None:
         self.ban([t for t, _ in got])
         self.artists.update(a for a in (self.artist(t) for t, _ in got) if a is not None)
+        self.albums.update(b for b in (self.album(t) for t, _ in got) if b is not None)
 
 
 def gumbel_top_k(scores: np.ndarray, k: int, temperature: float, rng: np.random.Generator) -> np.ndarray:

@@ -25,6 +25,9 @@ Every draw keeps one track per duplicate group (see `library.duplicates`), never
 returns history or avoided tracks (nor their duplicates), scores candidates
 down by their similarity to avoided tracks, and holds each artist to
 `max_per_artist` picks unless nothing else is left to fill the playlist.
+The playlist controls (durations, excluded tags and genres, `max_per_album`,
+`not_in`) are keyword arguments of `recommend`, `similar` and `path`; see
+`controls`.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from __future__ import annotations
 import math
 import os
 from pathlib import Path
-from typing import Mapping
+from typing import Mapping, Sequence
 
 import numpy as np
 
@@ -43,6 +46,7 @@ from ..library.location import CATALOG_FILE, DB_DIRNAME, STATE_FILES, find_db_di
 from ..library.names import tags_from_name
 from ..library.vectors import GENRE_WEIGHT, combined_vectors, load_or_rebuild_index
 from ..safety import check_state_dir, display, exists
+from .controls import DEFAULT_MAX_PER_ALBUM, Controls, album_keys
 from .paths import recommender_path
 from .picks import AVOID_POOL, POOL_GROWTH, SIM_SCALE, PickFilter, gumbel_top_k
 from .results import History, Recommendation, RecommendError, TrackRef, _check_n, _check_temperature
@@ -100,6 +104,10 @@ class Recommender:
             if not (artist and title):
                 artist, title = tags_from_name(os.fsdecode(rel)) or (artist, title)
             self.info[tid] = TrackInfo(artist, title, dur)
+        tagged = catalog.album_genre_tags()
+        self.albums = {i: a for i, (a, _) in tagged.items() if a}  # album tags (controls.album_keys)
+        self.genre_tags = {i: g for i, (_, g) in tagged.items() if g}  # the files' own genre tags
+        self.album_of = album_keys(self.ids, rels, self.albums)
         self.duplicates = duplicates_for(db_dir, catalog, self.model_id, self.info)
         self.group_of = {i: g[0] for g in self.duplicates for i in g}
 
@@ -270,7 +278,10 @@ class Recommender:
 
     def recommend(self, history: History, n: int = 20, temperature: float = DEFAULT_TEMPERATURE,
                   exclude_history: bool = True, seed: int | None = None, avoid: History | None = None,
-                  max_per_artist: int | None = DEFAULT_MAX_PER_ARTIST) -> list[Recommendation]:
+                  max_per_artist: int | None = DEFAULT_MAX_PER_ARTIST, *, min_duration: float | None = None,
+                  max_duration: float | None = None, exclude_tags: Sequence[str] = (),
+                  exclude_genres: Sequence[str] = (), max_per_album: int | None = DEFAULT_MAX_PER_ALBUM,
+                  not_in: Sequence[int] = ()) -> list[Recommendation]:
         """A playlist of up to n tracks for a listener (fewer only when the library runs out).
 
         Args:
@@ -285,9 +296,13 @@ class Recommender:
                 picks are steered away from them.
             max_per_artist: picks per artist before other artists are preferred
                 (None: no cap).
+            min_duration, max_duration, exclude_tags, exclude_genres,
+            max_per_album, not_in: the playlist controls (see `controls`).
         """
         n = _check_n(n)
         T = _check_temperature(temperature)
+        ctl = Controls(min_duration, max_duration, tuple(exclude_tags), tuple(exclude_genres), max_per_album,
+                       tuple(not_in))
         self.refresh()
         ids, w = self._history(history)
         avoid_ids = self._history(avoid)[0] if avoid is not None and len(avoid) else np.zeros(0, np.int64)
@@ -295,8 +310,10 @@ class Recommender:
         tastes = self._tastes(ids, w)
         quotas = allocate(n, [t.share for t, _, _ in tastes])
         hist_rows = np.array([self.row_of[i] for i in ids])
-        flt = PickFilter(self, set(), max_per_artist, self.vectors[[self.row_of[i] for i in avoid_ids]])
+        flt = PickFilter(self, set(), max_per_artist, self.vectors[[self.row_of[i] for i in avoid_ids]],
+                         ctl.max_per_album)
         flt.ban([int(i) for i in avoid_ids] + ([int(i) for i in ids] if exclude_history else []))
+        flt.ban(ctl.excluded(self))
         lam = T / (1.0 + T)
         uniform = np.full(len(self.genres), 1.0 / len(self.genres))
         picks: list[tuple[float, Recommendation]] = []
@@ -353,22 +370,39 @@ class Recommender:
                 return out
             pool = min(total, pool * 2)
 
-    def similar(self, track: TrackRef, n: int = 10) -> list[Recommendation]:
-        """The n tracks most similar to one track (one per duplicate group, never its own duplicates)."""
+    def similar(self, track: TrackRef, n: int = 10, *, min_duration: float | None = None,
+                max_duration: float | None = None, exclude_tags: Sequence[str] = (),
+                exclude_genres: Sequence[str] = (), max_per_album: int | None = DEFAULT_MAX_PER_ALBUM,
+                not_in: Sequence[int] = ()) -> list[Recommendation]:
+        """The n tracks most similar to one track (one per duplicate group, never its own duplicates),
+        under the playlist controls (see `controls`; at most `max_per_album` from one album while
+        others are left)."""
         n = _check_n(n)
+        ctl = Controls(min_duration, max_duration, tuple(exclude_tags), tuple(exclude_genres), max_per_album,
+                       tuple(not_in))
         self.refresh()
         tid = self.resolve(track)
-        flt = PickFilter(self, set(), None, np.zeros((0, self.vectors.shape[1]), np.float32))
+        flt = PickFilter(self, set(), None, np.zeros((0, self.vectors.shape[1]), np.float32), ctl.max_per_album)
         flt.ban([tid])
-        got = self._draw(self.vectors[self.row_of[tid]], n, n + 1, 0.0, np.random.default_rng(0), flt)
+        flt.ban(ctl.excluded(self))
+        got = self._draw(self.vectors[self.row_of[tid]], n, n + 1 + len(flt.banned), 0.0,
+                         np.random.default_rng(0), flt)
         src = self.path_of(tid)
         return [Recommendation(i, self.path_of(i), round(s, 4), self._genre_dict(self.genre_vectors[self.row_of[i]]),
                                src, tags=self.tag_dict(self.row_of[i])) for i, s in got]
 
-    def path(self, a: TrackRef, b: TrackRef, n: int = 12) -> list[Recommendation]:
+    def path(self, a: TrackRef, b: TrackRef, n: int = 12, *, min_duration: float | None = None,
+             max_duration: float | None = None, exclude_tags: Sequence[str] = (),
+             exclude_genres: Sequence[str] = (), max_per_album: int | None = None,
+             not_in: Sequence[int] = ()) -> list[Recommendation]:
         """A playlist of n tracks moving smoothly from track a to track b (both
-        included), each close to the last and closer to b (see `paths`)."""
-        return recommender_path(self, a, b, n)
+        included), each close to the last and closer to b (see `paths`). The
+        controls exclude tracks between the ends (never the ends themselves);
+        `max_per_album` (off by default: a path often stays in an album) caps
+        each album's tracks between the ends."""
+        ctl = Controls(min_duration, max_duration, tuple(exclude_tags), tuple(exclude_genres), max_per_album,
+                       tuple(not_in))
+        return recommender_path(self, a, b, n, ctl)
 
     def close(self) -> None:
         self.catalog.close()

@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field
 
 from ..media.stream import FdResponse
 from ..media.transcode import Job, Transcoder, TranscodeError, media_type, open_transcode
+from .builder import ControlFields, add_builder_routes, controls_kw
 from .library import LibraryWorker, WebError
 
 MAX_HISTORY = 2000
@@ -46,7 +47,7 @@ class HistoryRequest(BaseModel):
         return out
 
 
-class RecommendRequest(HistoryRequest):
+class RecommendRequest(HistoryRequest, ControlFields):
     n: int = Field(15, ge=1, le=500, description="Playlist length.")
     temperature: float = Field(0.3, ge=0, le=10, allow_inf_nan=False,
                                description="0 = closest matches; higher = further afield.")
@@ -84,11 +85,15 @@ def make_router(worker: LibraryWorker, transcoder: Transcoder) -> APIRouter:
     @r.post("/recommend", summary="A playlist for a listening history")
     async def recommend(req: RecommendRequest):
         seed = secrets.randbelow(2**31) if req.seed is None else req.seed
-        return await worker(lib.recommend, req.weighted(), req.n, req.temperature, seed, req.exclude)
+        return await worker(lib.recommend, req.weighted(), req.n, req.temperature, seed, req.exclude,
+                            controls_kw(req), req.avoid)
 
     @r.get("/similar/{track_id}", summary="The tracks most similar to one track")
-    async def similar(track_id: TrackId, n: Annotated[int, Query(ge=1, le=500)] = 10):
-        return await worker(lib.similar, track_id, n)
+    async def similar(track_id: TrackId, n: Annotated[int, Query(ge=1, le=500)] = 10,
+                      controls: Annotated[ControlFields, Query()] = None):
+        return await worker(lib.similar, track_id, n, controls_kw(controls or ControlFields(), True))
+
+    add_builder_routes(r, worker)
 
     @r.post("/profile", summary="The listener's genre mix and distinct tastes")
     async def profile(req: HistoryRequest):

@@ -209,11 +209,16 @@ class WebLibrary:
             raise WebError("history is empty: add at least one track")
         return out
 
-    def recommend(self, history, n: int, temperature: float, seed: int, exclude: list[int]) -> dict:
-        """A playlist of n picks; `exclude` (picks the listener removed) never comes back."""
+    def recommend(self, history, n: int, temperature: float, seed: int, exclude: list[int],
+                  controls: dict | None = None, avoid: list[int] = ()) -> dict:
+        """A playlist of n picks; `exclude` (picks the listener removed) never comes back; `controls`
+        are Recommender.recommend's playlist controls, `avoid` its avoided tracks."""
         t0 = time.perf_counter()
         ban = set(exclude)
-        recs = self.rec.recommend(self._history(history), n=n + len(ban), temperature=temperature, seed=seed)
+        for tid in avoid:
+            self.track(tid)
+        recs = self.rec.recommend(self._history(history), n=n + len(ban), temperature=temperature, seed=seed,
+                                  avoid=list(avoid) or None, **(controls or {}))
         picks = [r for r in recs if r.track_id not in ban][:n]
         root = self.rec.root
         picks_out = []
@@ -227,9 +232,9 @@ class WebLibrary:
         return {"seed": seed, "temperature": temperature, "n": n, "picks": picks_out,
                 "server_ms": round((time.perf_counter() - t0) * 1000, 2)}
 
-    def similar(self, track_id: int, n: int) -> dict:
+    def similar(self, track_id: int, n: int, controls: dict | None = None) -> dict:
         self.track(track_id)
-        recs = self.rec.similar(track_id, n)
+        recs = self.rec.similar(track_id, n, **(controls or {}))
         return {"track": self.by_id[track_id].brief(),
                 "similar": [{**self.by_id[r.track_id].brief(), "score": r.score,
                              "genres": dict(list(r.genres.items())[:3])} for r in recs]}
