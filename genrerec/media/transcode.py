@@ -37,6 +37,7 @@ MEDIA_TYPES = {
 MAX_TRANSCODE_S = 30 * 60  # longer files are marked unplayable rather than transcoded
 CACHE_BYTES = 1 << 30  # on-disk transcode cache cap (a 30-minute MP3 at 192 kbit/s is ~43 MB)
 MAX_PARALLEL = 2  # transcodes running at once, over all tracks
+TRANSCODE_DIR = "transcodes"  # the cache, inside the catalog folder
 BITRATE = 192_000
 log = logging.getLogger(__name__)
 

@@ -69,6 +69,7 @@ class Params:
 class Shared:
     """Server-wide state the endpoints keep between requests (touched only on the worker thread)."""
     store: UserStore
+    transcoder: Any = None  # the web app's genrerec.media.transcode.Transcoder: one job table and cap for both APIs
     view_: SubsonicView | None = None
     now_playing: dict = field(default_factory=dict)  # user -> (song id, time, client name)
     mixes: dict = field(default_factory=dict)  # (user, kind) -> cached self-refreshing playlists

@@ -1,13 +1,14 @@
 """Retrieval: stream, download, getCoverArt.
 
-Only catalog tracks are served, named by their opaque id; the file must still
-lie inside the library once links are resolved (`library_file`, the one place
-files are opened, so a safer open can replace it in one edit). `stream` sends the
-original bytes with HTTP ranges unless the client asks for another format or a
-lower bit rate, then an MP3 from the shared transcoder (genrerec.media.transcode:
-bounded in length, MAX_TRANSCODES at a time). Cover art is the picture embedded in
-the first song, else a cover/folder/front image in its folder: never a link, never
-outside the library, at most MAX_IMAGE_BYTES; `size` resizes (Pillow) to a JPEG.
+Only catalog tracks are served, named by their opaque id, and every file is
+opened once beneath the library root without following links out
+(`safety.open_beneath`): what is served, transcoded or read for its picture is
+that handle, never the path opened again. `stream` sends the original bytes with
+HTTP ranges unless the client asks for another format or a lower bit rate, then
+an MP3 from the web app's transcoder (genrerec.media.transcode: shared per file,
+bounded in length and in how many run at once). Cover art is the picture embedded
+in the first song, else a cover/folder/front image in its folder: never a link,
+never outside the library, at most MAX_IMAGE_BYTES; `size` resizes (Pillow) to a JPEG.
 """
 
 from __future__ import annotations
@@ -22,34 +23,20 @@ from pathlib import Path
 from fastapi.responses import Response
 
 from ..media.stream import FdResponse
-from ..media.transcode import TranscodeError, Transcoder, open_transcode
+from ..media.transcode import TranscodeError, open_transcode
 from ..safety import UnsafePathError, is_within, open_beneath
 from .library import Song
 from .registry import Ctx, endpoint
 from .responses import GENERIC, NOT_FOUND, SubsonicError
 
-MAX_TRANSCODES = 2
 DEFAULT_BITRATE_K = 192
 MAX_IMAGE_BYTES = 20 * 1024 * 1024
 MAX_COVER_SIZE = 2000
 COVER_NAMES = ("cover", "folder", "front", "album", "albumart")
 COVER_EXTS = (".jpg", ".jpeg", ".png", ".webp", ".gif")
 COVER_CACHE = 64
-_transcoders: dict[str, Transcoder] = {}  # one per catalog folder, cached there like the web app's
-_transcoders_lock = threading.Lock()
 _covers: OrderedDict[tuple, tuple[bytes, str] | None] = OrderedDict()
 _covers_lock = threading.Lock()
-
-
-def library_file(ctx: Ctx, s: Song) -> Path:
-    """The song's file, only if it is still a regular file inside the library (no link leads out)."""
-    root = ctx.lib.rec.root
-    real = os.path.realpath(root / s.path)
-    if not is_within(real, root):
-        raise SubsonicError(NOT_FOUND, f"song {s.id} points outside the library; not served")
-    if not os.path.isfile(real):
-        raise SubsonicError(NOT_FOUND, f"song {s.id}: the file is gone (re-run `genrerec index`)")
-    return Path(real)
 
 
 def open_song(ctx: Ctx, s: Song) -> int:
@@ -61,18 +48,10 @@ def open_song(ctx: Ctx, s: Song) -> int:
         raise SubsonicError(NOT_FOUND, f"song {s.id} cannot be served: {e}") from None
 
 
-def _transcoder(ctx: Ctx) -> Transcoder:
-    db = str(ctx.lib.rec.db_dir)
-    with _transcoders_lock:
-        if db not in _transcoders:
-            _transcoders[db] = Transcoder(ctx.lib.rec.db_dir / "transcodes", parallel=MAX_TRANSCODES)
-        return _transcoders[db]
-
-
 def _transcoded(ctx: Ctx, fd: int, s: Song, range_header: str | None):
     """Work for a server thread (not the library thread): the shared MP3 transcode, with ranges.
     The transcoder makes one bit rate (its default) whatever maxBitRate asks."""
-    tc = _transcoder(ctx)
+    tc = ctx.shared.transcoder
 
     def work() -> Response:
         job = tc.start(fd, s.duration or None)
@@ -112,11 +91,12 @@ def download(ctx: Ctx):
                       headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
-def _embedded(path: Path) -> tuple[bytes, str] | None:
+def _embedded(fd: int) -> tuple[bytes, str] | None:
+    """The picture embedded in the open song `fd` (read through a duplicate; `fd` stays open)."""
     try:
         import av
 
-        with av.open(os.fspath(path)) as c:
+        with os.fdopen(os.dup(fd), "rb") as f, av.open(f) as c:
             for st in c.streams.video:
                 if st.disposition & av.stream.Disposition.attached_pic:
                     for pkt in c.demux(st):
@@ -129,8 +109,9 @@ def _embedded(path: Path) -> tuple[bytes, str] | None:
     return None
 
 
-def _folder_image(ctx: Ctx, folder: Path) -> tuple[bytes, str] | None:
+def _folder_image(ctx: Ctx, rel_folder: Path) -> tuple[bytes, str] | None:
     root = ctx.lib.rec.root
+    folder = root / rel_folder
     if not is_within(folder, root):
         return None
     try:
@@ -142,15 +123,15 @@ def _folder_image(ctx: Ctx, folder: Path) -> tuple[bytes, str] | None:
             stem, ext = os.path.splitext(name)
             if stem.lower() != want or ext.lower() not in COVER_EXTS:
                 continue
-            p = folder / name
             try:
-                st = os.lstat(p)
-                if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_IMAGE_BYTES:
-                    continue  # a link (it could lead anywhere) or a huge file is never served
-                fd = os.open(p, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+                if stat.S_ISLNK(os.lstat(folder / name).st_mode):
+                    continue  # a link (it could lead anywhere) is never served
+                fd = open_beneath(root, rel_folder / name)  # inside, no link on the way, a regular file
                 with os.fdopen(fd, "rb") as f:
+                    if os.fstat(f.fileno()).st_size > MAX_IMAGE_BYTES:
+                        continue  # a huge file is never served
                     data = f.read(MAX_IMAGE_BYTES + 1)
-            except OSError:
+            except (UnsafePathError, OSError):
                 continue
             mime = {".png": "image/png", ".webp": "image/webp", ".gif": "image/gif"}.get(ext.lower(), "image/jpeg")
             return data, mime
@@ -179,13 +160,17 @@ def cover_of(ctx: Ctx, item_id: str) -> tuple[bytes, str] | None:
     if not songs:
         return None
     first = songs[0]
-    path = library_file(ctx, first)
-    key = (str(path), os.stat(path).st_mtime_ns)
-    with _covers_lock:
-        if key in _covers:
-            _covers.move_to_end(key)
-            return _covers[key]
-    got = _embedded(path) or _folder_image(ctx, path.parent)
+    fd = open_song(ctx, first)
+    try:
+        st = os.fstat(fd)
+        key = (st.st_dev, st.st_ino, st.st_mtime_ns)
+        with _covers_lock:
+            if key in _covers:
+                _covers.move_to_end(key)
+                return _covers[key]
+        got = _embedded(fd) or _folder_image(ctx, Path(first.path).parent)
+    finally:
+        os.close(fd)
     with _covers_lock:
         _covers[key] = got
         while len(_covers) > COVER_CACHE:

@@ -15,6 +15,7 @@ from urllib.parse import parse_qsl
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from ..media.transcode import TRANSCODE_DIR, Transcoder
 from . import annotation, browsing, lists, playlists, retrieval, searching, sonic, system  # noqa: F401 (register)
 from .auth import Backoff, authenticate, redact
 from .registry import ENDPOINTS, Ctx, Params, Shared
@@ -44,7 +45,8 @@ async def _params(request: Request) -> Params:
 
 def make_router(worker, store: UserStore, backoff: Backoff | None = None) -> APIRouter:
     """The Subsonic API over a web LibraryWorker (whose `lib` is the served WebLibrary)."""
-    shared = Shared(store)
+    transcoder = getattr(worker, "transcoder", None) or Transcoder(worker.lib.rec.db_dir / TRANSCODE_DIR)
+    shared = Shared(store, transcoder)
     backoff = backoff or Backoff()
     r = APIRouter(prefix="/rest", include_in_schema=False)
 

@@ -16,7 +16,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
-from ..media.transcode import Transcoder
+from ..media.transcode import TRANSCODE_DIR, Transcoder
 from ..recommend.results import RecommendError
 from ..version import __version__
 from .api import make_router
@@ -24,7 +24,6 @@ from .library import LibraryWorker, WebError
 from .security import AccessMiddleware, RequestGuard
 
 STATIC = Path(__file__).resolve().parent / "static"
-TRANSCODE_DIR = "transcodes"  # inside the catalog folder
 log = logging.getLogger(__name__)
 
 
