@@ -184,10 +184,11 @@ def recommend(
     _print_recs(rec, recs, as_json, f"{len(recs)} tracks, temperature {temperature:g}")
     if len(recs) < n:
         left_out = len(plays) if not include_history else 0
+        filtered = excluded_count(rec, kw)
         err.print(f"only {len(recs)} of {n} tracks possible: the library has {len(rec)} usable tracks"
                   + (f", {left_out} in the history" if left_out else "")
                   + (f", {len(banned)} avoided" if banned else "")
-                  + (f", {excluded_count(rec, kw)} left out by the filters" if excluded_count(rec, kw) else "")
+                  + (f", {filtered} left out by the filters" if filtered else "")
                   + (f", {sum(len(g) - 1 for g in rec.duplicates)} duplicate copies" if rec.duplicates else ""),
                   highlight=False, soft_wrap=True)
     if output:
@@ -196,12 +197,14 @@ def recommend(
 
 def _never_empty(recs, rec, kw: dict | None = None) -> None:
     """An empty result while the catalog holds tracks is an error, never a silent empty playlist."""
+    if recs:
+        return
     left_out = excluded_count(rec, kw) if kw else 0
-    if not recs and left_out:
+    if left_out:
         _fail(f"no track to offer: the filters (--min/--max-duration, --exclude-tag, --exclude-genre, --not-in) "
               f"leave out {left_out} of the {len(rec)} indexed tracks and the rest are in the history or avoided; "
               "loosen them")
-    if not recs and len(rec):
+    if len(rec):
         _fail(f"no track to offer: none of the {len(rec)} indexed tracks outside the history is on disk any more; "
               "run `genrerec index` to update the catalog")
 

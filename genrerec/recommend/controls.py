@@ -29,7 +29,7 @@ from typing import Iterable
 
 import numpy as np
 
-from .results import RecommendError
+from .results import RecommendError, check_nonnegative
 
 EXCLUDE_TAG_SCORE = 0.2  # tag probability at which a track counts as having the tag
 EXCLUDE_TAG_RANK = 3  # ... or the tag is among its top this many
@@ -51,15 +51,8 @@ class Controls:
 
     def __post_init__(self) -> None:
         for name in ("min_duration", "max_duration"):
-            v = getattr(self, name)
-            if v is not None:
-                try:
-                    v = float(v)
-                except (TypeError, ValueError):
-                    raise RecommendError(f"{name} must be a number of seconds, got {v!r}") from None
-                if not np.isfinite(v) or v < 0:
-                    raise RecommendError(f"{name} must be a finite number of seconds >= 0, got {v!r}")
-                setattr(self, name, v)
+            if getattr(self, name) is not None:
+                setattr(self, name, check_nonnegative(getattr(self, name), name, " of seconds"))
         if self.min_duration is not None and self.max_duration is not None and self.min_duration > self.max_duration:
             raise RecommendError(f"min_duration ({self.min_duration:g} s) is above max_duration "
                                  f"({self.max_duration:g} s): no track could pass")

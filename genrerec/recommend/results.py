@@ -36,11 +36,16 @@ def _check_n(n) -> int:
     return int(n)
 
 
-def _check_temperature(t) -> float:
+def check_nonnegative(value, name: str, unit: str = "") -> float:
+    """`value` as a finite float >= 0, else a RecommendError naming `name` (and its `unit`, e.g. " of seconds")."""
     try:
-        t = float(t)
+        v = float(value)
     except (TypeError, ValueError):
-        raise RecommendError(f"temperature must be a number >= 0, got {t!r}") from None
-    if not math.isfinite(t) or t < 0:
-        raise RecommendError(f"temperature must be a finite number >= 0, got {t!r}")
-    return t
+        raise RecommendError(f"{name} must be a number{unit} >= 0, got {value!r}") from None
+    if not math.isfinite(v) or v < 0:
+        raise RecommendError(f"{name} must be a finite number{unit} >= 0, got {v!r}")
+    return v
+
+
+def _check_temperature(t) -> float:
+    return check_nonnegative(t, "temperature")
