@@ -61,7 +61,8 @@ def _url(host: str, sock: socket.socket) -> str:
 
 def _users(worker: LibraryWorker, cfg: ServeConfig):
     """The Subsonic user store beside the catalog. With no user every /rest/ call is refused
-    (error 40), on loopback and elsewhere alike: no address ever serves the API without a login."""
+    (error 40): no address ever serves the API without a login, and a non-loopback one does not
+    start at all (require_users_off_loopback)."""
     import sqlite3
 
     from ..subsonic.users import UserStore

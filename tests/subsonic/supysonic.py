@@ -2,7 +2,8 @@
 
 supysonic (https://github.com/spl0k/supysonic, AGPL; PyPI and Debian) is run from its own
 virtual environment, never imported here: GENREREC_SUPYSONIC_VENV names it, else
-~/.cache/genrerec/venv-supysonic-VERSION (what .ci/run installs). It gets a config file, a
+~/.cache/genrerec/venv-supysonic-VERSION (what .ci/run installs); GENREREC_SUPYSONIC_VENV=/usr
+runs Debian's package (`apt-get install supysonic`: /usr/bin/supysonic-cli and python3). It gets a config file, a
 sqlite database and a daemon socket in a temporary folder, scans the library with
 `supysonic-cli folder scan --foreground`, gets the same user, and serves its WSGI app with
 werkzeug (a supysonic dependency) on a free loopback port.
@@ -110,7 +111,7 @@ def supysonic_server(venv: Path, library: Path, user: str, password: str) -> Ite
                      ["user", "add", user, "-p", password]):
             subprocess.run([cli, *args], cwd=work, env=env, check=True, timeout=300, capture_output=True)
         with open(work / "server.log", "wb") as log:
-            p = subprocess.Popen([str(venv / "bin" / "python"), "-c", SERVE], cwd=work, env=env,
+            p = subprocess.Popen([str(venv / "bin" / "python3"), "-c", SERVE], cwd=work, env=env,
                                  stdout=subprocess.PIPE, stderr=log, text=True)
             try:
                 line = p.stdout.readline()  # printed once the socket listens
