@@ -15,9 +15,8 @@ import typer
 
 from ..recommend.recommender import DEFAULT_MAX_PER_ARTIST, DEFAULT_TEMPERATURE
 from ..safety import display
+from . import controls as ctl
 from .common import _fail, _open, app, err, out, run
-from .controls import (check_controls, controls, exclude_genre_opt, exclude_tag_opt, max_duration_opt,
-                       max_per_album_opt, min_duration_opt, not_in_opt)
 
 mpd_app = typer.Typer(no_args_is_help=True, help="An auto-DJ for MPD: queue songs like the playing one, keep the "
                       "queue going, queue the most similar album (docs/mpd.md).")
@@ -90,11 +89,11 @@ class Session:
             _fail(f"--temperature must be a finite number >= 0, got {temperature}")
         if max_per_artist < 0:
             _fail(f"--max-per-artist must be 0 (no cap) or more, got {max_per_artist}")
-        check_controls(min_duration, max_duration, max_per_album)
+        ctl.check_controls(min_duration, max_duration, max_per_album)
         _mpd(mpd_module)
         target = _mpd(lambda: MpdTarget.resolve(host, port, password))
         self.rec = _open(library, db, [music_dir] if music_dir is not None and library is None and db is None else [])
-        kw = controls(self.rec, min_duration, max_duration, exclude_tag, exclude_genre, max_per_album, not_in)
+        kw = ctl.controls(self.rec, min_duration, max_duration, exclude_tag, exclude_genre, max_per_album, not_in)
         self.conn = _mpd(lambda: MpdConnection(target, reconnect_for=reconnect_for, note=note).connect())
         paths, assumed = _mpd(lambda: path_map(self.conn, self.rec.root, music_dir))
         if assumed:
@@ -118,9 +117,10 @@ def queue(n: int = typer.Option(20, "--n", "-n", help="Songs to append."),
           port: Optional[int] = _port_opt(), password: Optional[str] = _password_opt(),
           library: Optional[Path] = _library_opt(), db: Optional[Path] = _db_opt(),
           music_dir: Optional[Path] = _music_dir_opt(), max_per_artist: int = _artist_opt(),
-          min_duration: Optional[float] = min_duration_opt(), max_duration: Optional[float] = max_duration_opt(),
-          exclude_tag: List[str] = exclude_tag_opt(), exclude_genre: List[str] = exclude_genre_opt(),
-          max_per_album: int = max_per_album_opt(), not_in: List[Path] = not_in_opt(),
+          min_duration: Optional[float] = ctl.min_duration_opt(),
+          max_duration: Optional[float] = ctl.max_duration_opt(),
+          exclude_tag: List[str] = ctl.exclude_tag_opt(), exclude_genre: List[str] = ctl.exclude_genre_opt(),
+          max_per_album: int = ctl.max_per_album_opt(), not_in: List[Path] = ctl.not_in_opt(),
           seed: Optional[int] = typer.Option(None, help="Seed for reproducible picks.")) -> None:
     """Append n songs like the playing one (or, with none playing, like the last queued) to MPD's queue."""
     from ..mpd.dj import queue_similar
@@ -144,9 +144,10 @@ def queue(n: int = typer.Option(20, "--n", "-n", help="Songs to append."),
 def album(host: Optional[str] = _host_opt(), port: Optional[int] = _port_opt(),
           password: Optional[str] = _password_opt(), library: Optional[Path] = _library_opt(),
           db: Optional[Path] = _db_opt(), music_dir: Optional[Path] = _music_dir_opt(),
-          min_duration: Optional[float] = min_duration_opt(), max_duration: Optional[float] = max_duration_opt(),
-          exclude_tag: List[str] = exclude_tag_opt(), exclude_genre: List[str] = exclude_genre_opt(),
-          not_in: List[Path] = not_in_opt()) -> None:
+          min_duration: Optional[float] = ctl.min_duration_opt(),
+          max_duration: Optional[float] = ctl.max_duration_opt(),
+          exclude_tag: List[str] = ctl.exclude_tag_opt(), exclude_genre: List[str] = ctl.exclude_genre_opt(),
+          not_in: List[Path] = ctl.not_in_opt()) -> None:
     """Append the album most like the playing song's album (album vectors: the mean of their tracks')."""
     from ..mpd.album import queue_album
 
@@ -167,9 +168,9 @@ def dj(keep: int = typer.Option(5, "--keep", help="Songs to keep queued after th
        port: Optional[int] = _port_opt(), password: Optional[str] = _password_opt(),
        library: Optional[Path] = _library_opt(), db: Optional[Path] = _db_opt(),
        music_dir: Optional[Path] = _music_dir_opt(), max_per_artist: int = _artist_opt(),
-       min_duration: Optional[float] = min_duration_opt(), max_duration: Optional[float] = max_duration_opt(),
-       exclude_tag: List[str] = exclude_tag_opt(), exclude_genre: List[str] = exclude_genre_opt(),
-       max_per_album: int = max_per_album_opt(), not_in: List[Path] = not_in_opt()) -> None:
+       min_duration: Optional[float] = ctl.min_duration_opt(), max_duration: Optional[float] = ctl.max_duration_opt(),
+       exclude_tag: List[str] = ctl.exclude_tag_opt(), exclude_genre: List[str] = ctl.exclude_genre_opt(),
+       max_per_album: int = ctl.max_per_album_opt(), not_in: List[Path] = ctl.not_in_opt()) -> None:
     """Keep MPD's queue going until Ctrl-C: at least --keep songs after the current one, like those played
     (a song skipped within 30 s steers the picks away from it)."""
     from ..mpd.client import RECONNECT_FOR

@@ -116,7 +116,7 @@ class MpdConnection:
         try:
             if self.target.password is not None:
                 c.password(self.target.password)
-            c.ping()
+            c.status()  # needs the read permission: a missing password shows here, not later
             if self._subscribed:
                 c.subscribe(self.channel)
         except mpd.CommandError as e:

@@ -169,8 +169,11 @@ def read_queue(conn: MpdConnection) -> tuple[QueueState, dict]:
     """MPD's queue and status."""
     status = conn.call("status")
     songs = conn.call("playlistinfo")
-    pos = status.get("song")
-    return QueueState([s.get("file", "") for s in songs], int(pos) if pos is not None else None), status
+    uris = [s.get("file", "") for s in songs]
+    pos = int(status["song"]) if "song" in status else None
+    if pos is not None and pos >= len(uris):  # the queue changed between the two commands
+        pos = None
+    return QueueState(uris, pos), status
 
 
 class Notes:
@@ -236,8 +239,9 @@ class DJ:
         state, status = read_queue(self.conn)
         tracks = [self.picker.track(u) for u in state.uris]
         self.notes.foreign(u for u, t in zip(state.uris, tracks) if t is None)
-        song = status.get("songid") if state.pos is not None else None
-        track = tracks[state.pos] if state.pos is not None and state.pos < len(tracks) else None
+        # one queue entry: MPD's song id, with its URI (ids start again at 1 when MPD restarts)
+        song = f"{status.get('songid')}:{state.uris[state.pos]}" if state.pos is not None else None
+        track = tracks[state.pos] if state.pos is not None else None
         duration = status.get("duration")
         verdict = None
         if "player" in changed:  # a queue change alone says nothing about listening

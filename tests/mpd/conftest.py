@@ -102,7 +102,7 @@ class Mpd:
         self.port = free_port()
         self.conf = folder / "mpd.conf"
         lines = [f'music_directory "{music}"', f'db_file "{folder / "db"}"', f'log_file "{folder / "log"}"',
-                 f'bind_to_address "127.0.0.1"', f'bind_to_address "{self.sock}"', f'port "{self.port}"',
+                 'bind_to_address "127.0.0.1"', f'bind_to_address "{self.sock}"', f'port "{self.port}"',
                  'auto_update "no"', 'zeroconf_enabled "no"',
                  'audio_output {\n  type "null"\n  name "null"\n  mixer_type "none"\n}']
         if password:
@@ -163,6 +163,13 @@ class Mpd:
             assert int(c.stats()["songs"]) >= sum(n for *_, n in ALBUMS), c.stats()
         finally:
             c.disconnect()
+
+
+@pytest.fixture(autouse=True)
+def no_mpd_env(monkeypatch):
+    """The machine's own MPD_HOST / MPD_PORT never point a test at another MPD."""
+    monkeypatch.delenv("MPD_HOST", raising=False)
+    monkeypatch.delenv("MPD_PORT", raising=False)
 
 
 @pytest.fixture
