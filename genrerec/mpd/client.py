@@ -101,6 +101,11 @@ class MpdConnection:
         self._client = None
         self._subscribed = False
 
+    @property
+    def CommandError(self) -> type:
+        """python-mpd2's error for a command MPD refused (e.g. `add` of a song it does not know)."""
+        return self._mpd.CommandError
+
     # --- connecting ---
     def connect(self) -> "MpdConnection":
         """Connect and log in; MpdError (one line) if MPD is unreachable or refuses the password."""

@@ -149,14 +149,13 @@ class Picker:
     def add(self, conn: MpdConnection, picks: Sequence[tuple[int, str]], n: int,
             note: Callable[[str], None]) -> list[str]:
         """Append the first n picks MPD accepts; those it does not know are noted and never picked again."""
-        mpd = conn._mpd
         added: list[str] = []
         for tid, uri in picks:
             if len(added) >= n:
                 break
             try:
                 conn.call("add", uri)
-            except mpd.CommandError as e:
+            except conn.CommandError as e:
                 self.unknown_to_mpd.add(tid)
                 note(f"MPD cannot add {uri} ({getattr(e, 'msg', None) or e}); is its database up to date? "
                      "(mpc update)")
