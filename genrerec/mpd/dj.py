@@ -266,7 +266,8 @@ class DJ:
 
     def run(self, max_events: int | None = None) -> int:
         """Top up now and after every player or queue change, until stop() (or `max_events` changes
-        handled); the number of changes handled."""
+        handled); the number of changes handled. Each report to `on_event` also holds `changed` (MPD's
+        subsystems) and `t_event` / `t_done` (perf_counter when the change arrived and when it was handled)."""
         handled = 0
         report = self.sync()
         if self.on_event:
@@ -275,8 +276,9 @@ class DJ:
             changed = self.conn.idle("player", "playlist")
             if not changed:
                 break
+            t_event = time.perf_counter()
             report = self.sync(changed)
-            report["changed"] = changed
+            report.update(changed=changed, t_event=t_event, t_done=time.perf_counter())
             handled += 1
             if self.on_event:
                 self.on_event(report)
