@@ -131,12 +131,16 @@ class Picker:
         """Up to n (track, URI) pairs similar to the seeds, none queued, banned or a seed."""
         queued = set(queued)
         self.rec.refresh()
+        seeds = [t for t in seeds if t in self.rec.row_of]  # a re-index since may have dropped some
+        avoid = [t for t in avoid if t in self.rec.row_of and t not in seeds]
+        if not seeds:
+            return []
         ban = {t for t in (self.track(u) for u in queued) if t is not None} | set(banned) | self.unknown_to_mpd
         ban |= self.hidden()
         kw = dict(self.controls)
         kw["not_in"] = tuple(kw.get("not_in", ())) + tuple(sorted(ban - set(seeds)))
         recs = self.rec.recommend(list(seeds), n=n + EXTRA, temperature=self.temperature, seed=self.seed,
-                                  avoid=[a for a in avoid if a not in seeds] or None,
+                                  avoid=avoid or None,
                                   max_per_artist=self.max_per_artist, **kw)
         out: list[tuple[int, str]] = []
         for r in recs:

@@ -117,6 +117,27 @@ def test_dj_keeps_the_queue_topped_up_across_skips_and_avoids_skipped(mpd_librar
         assert skipped != played and files.count(skipped) == 1
 
 
+def test_dj_run_returns_after_max_events(mpd_library, start_mpd):
+    from genrerec.mpd.client import MpdConnection, MpdTarget, PathMap
+    from genrerec.mpd.dj import DJ, Picker
+    from genrerec.recommend.recommender import Recommender
+
+    m = start_mpd(mpd_library)
+    c = m.client()
+    c.add(FIRST)
+    c.play(0)
+    reports = []
+    with Recommender.open(mpd_library) as rec:
+        conn = MpdConnection(MpdTarget("127.0.0.1", m.port)).connect()
+        dj = DJ(conn, Picker(rec, PathMap(mpd_library, mpd_library, "test"), 0.0), 4, on_event=reports.append)
+        assert dj.run(max_events=1) == 1  # the top-up at the start, then the queue change it caused
+        conn.close()
+    # (MPD may report the player starting up in the same event: play() is asynchronous)
+    assert len(reports) == 2 and len(reports[0]["added"]) == 4
+    assert "playlist" in reports[1]["changed"] and not reports[1]["added"]
+    assert upcoming(c.playlistinfo(), c.status()) == 4
+
+
 def test_dj_reconnects_after_mpd_restarts(mpd_library, start_mpd):
     m = start_mpd(mpd_library)
     c = m.client()
