@@ -11,6 +11,6 @@ shared top-level modules. Imported by cli (`genrerec mpd`).
 """
 
 from .client import MpdConnection, MpdError, MpdTarget, PathMap
-from .dj import DJ, Listening, queue_similar
+from .dj import DJ, Listening, Picker, queue_similar
 
-__all__ = ["DJ", "Listening", "MpdConnection", "MpdError", "MpdTarget", "PathMap", "queue_similar"]
+__all__ = ["DJ", "Listening", "MpdConnection", "MpdError", "MpdTarget", "PathMap", "Picker", "queue_similar"]

@@ -30,6 +30,10 @@ class MpdError(Exception):
     """MPD is unreachable, refused us, or the library and MPD do not fit together; one line."""
 
 
+class MpdRefused(MpdError):
+    """MPD refused the password, or wants one: trying again will not help."""
+
+
 class Stopped(MpdError):
     """stop() was called while reconnecting."""
 
@@ -136,10 +140,10 @@ class MpdConnection:
     def _refused(self, e) -> MpdError:
         code = getattr(getattr(e, "errno", None), "value", None)
         if code == _PASSWORD:
-            return MpdError(f"MPD at {self.target} refused the password; check --password or "
+            return MpdRefused(f"MPD at {self.target} refused the password; check --password or "
                             "MPD_HOST=password@host")
         if code == _PERMISSION:
-            return MpdError(f"MPD at {self.target} needs a password for this; pass --password or set "
+            return MpdRefused(f"MPD at {self.target} needs a password for this; pass --password or set "
                             "MPD_HOST=password@host")
         return MpdError(f"MPD at {self.target}: {getattr(e, 'msg', None) or e}")
 
@@ -158,8 +162,10 @@ class MpdConnection:
                 raise Stopped("stopped while reconnecting")
             try:
                 self.connect()
+            except MpdRefused:
+                raise
             except MpdError as e:
-                if "password" in str(e) or time.monotonic() + delay > deadline:
+                if time.monotonic() + delay > deadline:
                     raise MpdError(f"{e} (gave up reconnecting after {self.reconnect_for:g} s)") from None
                 self.stopping.wait(delay)  # backing off between attempts; stop() ends the wait
                 delay = min(delay * 2, 5.0)
@@ -244,7 +250,7 @@ class MpdConnection:
             return None
         try:
             d = self.call("config")
-        except self._mpd.CommandError:
+        except (self._mpd.CommandError, MpdRefused):  # `config` needs the admin permission too
             return None
         return d if isinstance(d, str) and os.path.isabs(d) else None
 

@@ -230,7 +230,7 @@ class DJ:
         self.note = note or (lambda msg: None)
         self.on_event = on_event
         self.notes = Notes(self.note, picker.rec.root)
-        self._waiting = False
+        self._waiting = self._short = False
 
     def stop(self) -> None:
         """End `run` (from another thread or a signal handler)."""
@@ -259,9 +259,10 @@ class DJ:
         if need and seeds:
             picks = self.picker.pick(seeds, need, state.uris, list(self.listening.avoided), self.listening.played)
             added = self.picker.add(self.conn, picks, need, self.note)
-            if len(added) < need:
+            if len(added) < need and not self._short:  # said once, until the library has enough again
                 self.note(f"only {len(added)} of {need} songs to queue: the library has no more that pass "
                           "the filters and are not queued or played")
+            self._short = len(added) < need
         elif need and not self._waiting:
             self.note("waiting for a song of the library to play (nothing to pick similar songs to)")
         self._waiting = bool(need and not seeds)
