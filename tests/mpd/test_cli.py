@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import sys
 
 import pytest
 from typer.testing import CliRunner
 
 from genrerec.cli.common import app
-from tests.mpd.conftest import ALBUMS, catalog_uris, free_port, need_mpd
+from genrerec.library.catalog import Catalog
+from tests.mpd.conftest import ALBUMS, catalog_uris, free_port, make_library, need_mpd
 
 runner = CliRunner()
 FIRST = "Low Band/Deep Tones/01 Deep Tones 1.flac"
@@ -147,3 +150,24 @@ def test_without_python_mpd2_it_says_how_to_install(mpd_library, monkeypatch):
 def test_bad_options_are_one_line_exit_2(mpd_library, args, words):
     r = runner.invoke(app, ["mpd", *args, "--library", str(mpd_library)])
     assert words in one_error_line(r)
+
+
+def test_songs_mpd_has_not_scanned_are_noted_and_replaced(tmp_path, start_mpd):
+    lib = make_library(tmp_path / "own")
+    m = start_mpd(lib)
+    c = play(m, FIRST)
+    new = lib / "new" / "twin.flac"  # indexed after MPD's scan: the catalog has it, MPD does not
+    new.parent.mkdir()
+    shutil.copyfile(lib / FIRST, new)
+    cat = Catalog(lib / ".genrerec" / "catalog.sqlite")
+    ids, rels, genres, emb = cat.vectors("synthetic")
+    row = rels.index(os.fsencode(FIRST))
+    with cat.transaction():
+        cat.upsert(b"new/twin.flac", new.stat().st_size, 1, "new/twin.flac", status="ok", duration=900.0,
+                   model_id="synthetic", genres=genres[row], embedding=emb[row], tags={"artist": "Twin"})
+    cat.close()
+    r = mpd_cmd(m, "queue", "-n", "3", "-t", "0", "--library", str(lib))
+    assert r.exit_code == 0, r.output
+    assert "cannot add new/twin.flac" in r.output and "mpc update" in r.output
+    files = [s["file"] for s in c.playlistinfo()]
+    assert len(files) == 4 and "new/twin.flac" not in files
