@@ -93,15 +93,21 @@ class Session:
         _mpd(mpd_module)
         target = _mpd(lambda: MpdTarget.resolve(host, port, password))
         self.rec = _open(library, db, [music_dir] if music_dir is not None and library is None and db is None else [])
-        kw = ctl.controls(self.rec, min_duration, max_duration, exclude_tag, exclude_genre, max_per_album, not_in)
-        self.conn = _mpd(lambda: MpdConnection(target, reconnect_for=reconnect_for, note=note).connect())
-        paths, assumed = _mpd(lambda: path_map(self.conn, self.rec.root, music_dir))
+        self.conn = None
+        try:
+            kw = ctl.controls(self.rec, min_duration, max_duration, exclude_tag, exclude_genre, max_per_album, not_in)
+            self.conn = _mpd(lambda: MpdConnection(target, reconnect_for=reconnect_for, note=note).connect())
+            paths, assumed = _mpd(lambda: path_map(self.conn, self.rec.root, music_dir))
+        except BaseException:  # typer.Exit from a one-line error included: nothing left open
+            self.close()
+            raise
         if assumed:
             note(assumed)
         self.picker = Picker(self.rec, paths, temperature, kw, max_per_artist or None, seed)
 
     def close(self) -> None:
-        self.conn.close()
+        if self.conn is not None:
+            self.conn.close()
         self.rec.close()
 
 
