@@ -20,9 +20,8 @@ from ..recommend.clusters import AUTO_K_MAX, AUTO_K_MIN, SILHOUETTE_SAMPLE
 from ..recommend.recommender import DEFAULT_MAX_PER_ARTIST, DEFAULT_TEMPERATURE
 from ..safety import display
 from ..safety import markup_escape as esc
+from . import controls as opts
 from .common import _fail, _open, app, err, out, run
-from .controls import (check_controls, controls, exclude_genre_opt, exclude_tag_opt, max_duration_opt,
-                       max_per_album_opt, min_duration_opt, not_in_opt)
 from .playlists import MultiValue, _check_format, _never_empty, _print_recs, _write_playlist
 
 
@@ -38,12 +37,12 @@ def mix(
                                       "(seeded draws, as in recommend)."),
     max_per_artist: int = typer.Option(DEFAULT_MAX_PER_ARTIST, help="Tracks per artist (tags) before other "
                                        "artists are preferred; 0 = no cap."),
-    min_duration: Optional[float] = min_duration_opt(),
-    max_duration: Optional[float] = max_duration_opt(),
-    exclude_tag: List[str] = exclude_tag_opt(),
-    exclude_genre: List[str] = exclude_genre_opt(),
-    max_per_album: int = max_per_album_opt(),
-    not_in: List[Path] = not_in_opt(),
+    min_duration: Optional[float] = opts.min_duration_opt(),
+    max_duration: Optional[float] = opts.max_duration_opt(),
+    exclude_tag: List[str] = opts.exclude_tag_opt(),
+    exclude_genre: List[str] = opts.exclude_genre_opt(),
+    max_per_album: int = opts.max_per_album_opt(),
+    not_in: List[Path] = opts.not_in_opt(),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the playlist here."),
     fmt: Optional[str] = typer.Option(None, "--format", help="m3u8, xspf or json (default: from the --output "
                                       "suffix, else m3u8)."),
@@ -63,7 +62,7 @@ def mix(
     if max_per_artist < 0:
         _fail(f"--max-per-artist must be 0 (no cap) or more, got {max_per_artist}")
     _check_format(fmt)
-    check_controls(min_duration, max_duration, max_per_album)
+    opts.check_controls(min_duration, max_duration, max_per_album)
     tags = [w.strip() for t in tag for w in t.split(",") if w.strip()]
     if not tags and not list_tags:
         _fail("no tag: give one or more, e.g. genrerec mix --tag ambient --tag calm (--list-tags shows them)")
@@ -74,7 +73,7 @@ def mix(
         print(json.dumps(rec.tag_names) if as_json else "\n".join(rec.tag_names))
         return
     run(lambda: rec.tag_columns(tags))  # an unknown tag: one line naming the nearest known ones
-    kw = controls(rec, min_duration, max_duration, exclude_tag, exclude_genre, max_per_album, not_in)
+    kw = opts.controls(rec, min_duration, max_duration, exclude_tag, exclude_genre, max_per_album, not_in)
     recs = run(lambda: rec.mix(tags, n=n, temperature=temperature, seed=seed,
                                max_per_artist=max_per_artist or None, **kw))
     _never_empty(recs, rec, kw)
@@ -147,8 +146,8 @@ def clusters(
     else:
         how = f"k = {len(groups)}" + (f" (auto: best silhouette {scores[len(groups)]:.3f})"
                                        if len(groups) in scores else "")
-        t = Table(title=esc(f"{len(rec)} tracks in {len(groups)} playlists, {how}"),
-                  caption=f"in {esc(os.path.relpath(output) if output.resolve().is_relative_to(Path.cwd()) else output)}")
+        where = os.path.relpath(output) if output.resolve().is_relative_to(Path.cwd()) else str(output)
+        t = Table(title=esc(f"{len(rec)} tracks in {len(groups)} playlists, {how}"), caption=f"in {esc(where)}")
         for col in ("#", "playlist", "tracks", "top genre"):
             t.add_column(col, no_wrap=col != "playlist")
         for i, (c, f) in enumerate(zip(groups, written), 1):

@@ -48,11 +48,10 @@ from ..library.names import tags_from_name
 from ..library.vectors import GENRE_WEIGHT, combined_vectors, load_or_rebuild_index
 from ..safety import check_state_dir, display, exists
 from .controls import DEFAULT_MAX_PER_ALBUM, Controls, album_keys
+from .mixes import DEFAULT_TEMPERATURE, Mixes  # the default lives in results.py (recommend and mix share it)
 from .paths import recommender_path
 from .picks import AVOID_POOL, POOL_GROWTH, SIM_SCALE, PickFilter, gumbel_top_k
-from .mixes import Mixes
-from .results import (DEFAULT_TEMPERATURE, History, Recommendation, RecommendError, TrackRef, _check_n,
-                      _check_temperature)
+from .results import History, Recommendation, RecommendError, TrackRef, _check_n, _check_temperature
 from .tastes import Taste, allocate, cluster_tastes
 
 DEFAULT_MAX_PER_ARTIST = 3  # picks per artist (tags) before other artists are preferred
