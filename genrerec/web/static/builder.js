@@ -165,7 +165,7 @@ async function refresh() {
   $("seed").textContent = `seed ${state.seed}`;
   const [url, body, shown, missing] = request(mode, n, temperature);
   if (!url) {
-    state.picks = []; renderPlaylist(); genrerec.shown = { mode, waiting: true };
+    state.picks = []; renderPlaylist(); genrerec.shown = { mode, waiting: true, history: state.history.map((x) => x.id) };
     if (genrerec.ready) setStatus(missing);
     return;
   }
