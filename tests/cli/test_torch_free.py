@@ -1,4 +1,5 @@
-"""The light install's path: `genrerec index`, `recommend`, `similar`, `mix`, `clusters` and `classify` never import torch.
+"""The light install's path: `genrerec index`, `recommend`, `similar`, `mix`, `clusters` and `classify`
+never import torch.
 
 Each command runs in a fresh interpreter whose import system refuses torch, torchaudio and
 torchvision and writes down every attempt: an attempt anywhere (even one caught and
