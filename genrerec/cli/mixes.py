@@ -102,7 +102,7 @@ def _parse_k(k: str) -> int | str:
 def clusters(
     k: str = typer.Option("auto", "-k", "--k", help=f"Number of playlists, or 'auto': the k from {AUTO_K_MIN} to "
                           f"{AUTO_K_MAX} (at most one per 5 tracks) whose clusters have the best mean silhouette "
-                          f"(on a seeded sample of up to {SILHOUETTE_SAMPLE} tracks)."),
+                          f"(searched on a seeded sample of up to {SILHOUETTE_SAMPLE} tracks, then fitted on all)."),
     output: Path = typer.Option(Path("clusters"), "--output", "-o", help="Folder for the playlists (one M3U8 "
                                 "per cluster, named NN-top-tags.m3u8; created if missing)."),
     seed: int = typer.Option(0, help="Seed of k-means (and of the silhouette sample): same seed, same clusters."),
