@@ -29,7 +29,11 @@ def api_reference() -> str:
                 lines += [_doc(obj), ""]
             if kind == "exception":
                 continue
-            for mname, m in obj.__dict__.items():
+            members = {}  # its own methods first, then those of genrerec base classes (Recommender's Mixes)
+            for base in obj.__mro__:
+                if base.__module__.startswith("genrerec"):
+                    members.update({k: v for k, v in base.__dict__.items() if k not in members})
+            for mname, m in members.items():
                 if mname.startswith("_") and mname != "__init__":
                     continue
                 fn = m.__func__ if isinstance(m, (classmethod, staticmethod)) else m
