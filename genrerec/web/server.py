@@ -127,18 +127,20 @@ def serve(source: str | os.PathLike, cfg: ServeConfig, announce: Callable[[str],
         sock = _bind(cfg.host, cfg.port)
         url = _url(cfg.host, sock) + (f"?token={token}" if token else "")
         n = len(worker.lib.tracks)
-        announce(f"genrerec: {n} tracks from {worker.lib.rec.root} at {url}  (Ctrl-C to stop)")
-        if token and not is_loopback(cfg.host):
-            announce("anyone who can reach this address and has the token above can browse and play the library")
-        names = worker.users.names() if worker.users is not None else None
-        if not cfg.subsonic:
-            announce("Subsonic API off (--no-subsonic)")
-        elif names is None:
-            announce("Subsonic API off: the catalog folder is not writable, so it cannot keep users")
-        else:
-            announce(f"Subsonic API: {_url(cfg.host, sock)} (users: {', '.join(names)})" if names else
-                     f"Subsonic API: {_url(cfg.host, sock)} has no user yet; add one: {add_user_command(worker)}")
-        try:
+        try:  # from the first line printed on, a Ctrl-C is a clean stop (a client may send it at once)
+            announce(f"genrerec: {n} tracks from {worker.lib.rec.root} at {url}  (Ctrl-C to stop)")
+            if token and not is_loopback(cfg.host):
+                announce("anyone who can reach this address and has the token above can browse and play the "
+                         "library")
+            names = worker.users.names() if worker.users is not None else None
+            if not cfg.subsonic:
+                announce("Subsonic API off (--no-subsonic)")
+            elif names is None:
+                announce("Subsonic API off: the catalog folder is not writable, so it cannot keep users")
+            else:
+                api = _url(cfg.host, sock)
+                announce(f"Subsonic API: {api} (users: {', '.join(names)})" if names else
+                         f"Subsonic API: {api} has no user yet; add one: {add_user_command(worker)}")
             _server(app).run(sockets=[sock])
         except KeyboardInterrupt:  # uvicorn re-raises the Ctrl-C it handled, after a clean shutdown
             pass
