@@ -140,7 +140,8 @@ class Client:
 
 def prepare(c: Client) -> dict[str, dict]:
     """Star a song, an album and an artist, make a playlist, then the parameters of every call,
-    each server's own ids found through its own answers."""
+    each server's own ids found through its own answers. Every list call gets the same objects from
+    both (random songs: all of them), so that the optional fields compared do not depend on chance."""
     albums = c.call("getAlbumList2", type="alphabeticalByName", size=50)["albumList2"]["album"]
     album = next(a for a in albums if a["name"] == "Deep Tones")
     songs = c.call("getAlbum", id=album["id"])["album"]["song"]
@@ -148,12 +149,12 @@ def prepare(c: Client) -> dict[str, dict]:
     c.call("createPlaylist", name="parity", songId=[s["id"] for s in songs[:2]])
     playlist = next(p for p in c.call("getPlaylists")["playlists"]["playlist"] if p["name"] == "parity")
     folder = c.call("getIndexes")["indexes"]["index"][0]["artist"][0]["id"]
-    genre = c.call("getGenres")["genres"]["genre"][0]["value"]
+    genre = album["genre"]  # "Low": the starred song's, so both answers hold it (a starred song has `starred`)
     return {"getMusicFolders": {}, "getIndexes": {}, "getMusicDirectory": {"id": folder}, "getArtists": {},
             "getArtist": {"id": album["artistId"]}, "getAlbum": {"id": album["id"]},
             "getAlbumList2": {"type": "alphabeticalByName"}, "getAlbumList": {"type": "alphabeticalByName"},
             "getSong": {"id": songs[0]["id"]}, "getGenres": {}, "getSongsByGenre": {"genre": genre},
-            "search3": {"query": ""}, "search2": {"query": ""}, "getRandomSongs": {"size": 5},
+            "search3": {"query": ""}, "search2": {"query": ""}, "getRandomSongs": {"size": 50},  # all 13 songs
             "getPlaylists": {}, "getPlaylist": {"id": playlist["id"]}, "getStarred2": {}, "getStarred": {}}
 
 
