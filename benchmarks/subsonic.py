@@ -160,7 +160,8 @@ def main() -> None:
            "sync_s": round(sync_s, 3), "sonic_ms": {"p50": pct(sonic, 50), "p95": pct(sonic, 95)},
            "mix_ms": {"p50": pct(mix, 50), "p95": pct(mix, 95)}, "path_first_ms": round(graph_ms, 1),
            "path_ms": {"p50": pct(paths, 50), "p95": pct(paths, 95), "all": [round(x, 1) for x in paths]},
-           "memory_start_mib": mem_start, "memory_end_mib": mem_end, "load_average": load, "rows": rows, "environment": environment()}
+           "memory_start_mib": mem_start, "memory_end_mib": mem_end, "load_average": load, "rows": rows,
+           "environment": environment()}
     args.out.mkdir(parents=True, exist_ok=True)
     atomic_write_json(args.out / "subsonic.json", res)
     md = ["# Subsonic API speed", "",
