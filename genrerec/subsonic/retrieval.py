@@ -8,7 +8,8 @@ HTTP ranges unless the client asks for another format or a lower bit rate, then
 an MP3 (Ogg Opus for `format=opus`) from the web app's transcoder
 (genrerec.media.transcode: shared per file, bounded in length and in how many run
 at once). Cover art is the picture embedded in the first song, else a
-cover/folder/front image in its folder: never a link, never outside the library, at most MAX_IMAGE_BYTES; `size` resizes (Pillow) to a JPEG.
+cover/folder/front image in its folder: never a link, never outside the library,
+at most MAX_IMAGE_BYTES; `size` resizes (Pillow) to a JPEG.
 """
 
 from __future__ import annotations
