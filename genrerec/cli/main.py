@@ -255,9 +255,13 @@ def stats(
 def serve(
     library: Optional[Path] = typer.Argument(None, help="Library folder (default: found from the current folder)."),
     db: Optional[Path] = typer.Option(None, help="Catalog folder."),
-    host: str = typer.Option("127.0.0.1", help="Address to listen on; anything but loopback requires a token."),
+    host: str = typer.Option("127.0.0.1", help="Address to listen on; anything but loopback requires a token, "
+                                                 "and a Subsonic user unless --no-subsonic."),
     port: int = typer.Option(8750, min=0, max=65535, help="Port (0: any free port)."),
     token: Optional[str] = typer.Option(None, help="Access token (default: generated for a non-loopback --host)."),
+    no_subsonic: bool = typer.Option(False, "--no-subsonic",
+                                     help="No Subsonic API at /rest/ (else a non-loopback --host needs a "
+                                          "Subsonic user: `genrerec user add`)."),
 ) -> None:
     """A local web app: the library as a map, audio, and a playlist builder; plus the
     Subsonic API at /rest/ on the same port, for Subsonic clients (users: `genrerec user add`)."""
@@ -272,7 +276,8 @@ def serve(
 
     def go():
         try:
-            serve_fn(source, ServeConfig(host=host, port=port, token=token), announce=lambda s: print(s, flush=True))
+            cfg = ServeConfig(host=host, port=port, token=token, subsonic=not no_subsonic)
+            serve_fn(source, cfg, announce=lambda s: print(s, flush=True))
         except ServeError as e:
             _fail(str(e))
 

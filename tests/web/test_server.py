@@ -64,10 +64,37 @@ def test_non_loopback_host_requires_the_printed_token(tmp_path, host):
     from genrerec.web.server import ServeConfig, running
 
     lib = make_web_library(tmp_path / "music", per_genre=2, audio=False)
-    with running(lib, ServeConfig(host=host, port=0)) as (url, worker):
+    with running(lib, ServeConfig(host=host, port=0, subsonic=False)) as (url, worker):
         with pytest.raises(urllib.error.HTTPError) as e:
             urllib.request.urlopen(url + "api/stats", timeout=10)
         assert e.value.code == 401
+        assert worker.users is None  # --no-subsonic: no /rest/ at all
+
+
+def test_non_loopback_host_without_a_subsonic_user_refuses_to_start(tmp_path):
+    """The issue's rule: a reachable address never serves a /rest/ nobody can log in to."""
+    pytest.importorskip("cryptography")
+    lib = make_web_library(tmp_path / "music", per_genre=2, audio=False)
+    p = _cli("serve", str(lib), "--host", "0.0.0.0", "--port", "0")
+    out, err = p.communicate(timeout=60)
+    assert p.returncode == 2 and "Traceback" not in err, err
+    assert len(err.strip().splitlines()) == 1 and f"genrerec user add NAME --library {lib}" in err, err
+    assert "--no-subsonic" in err and out == ""
+
+
+def test_non_loopback_host_with_a_subsonic_user_serves_both(tmp_path):
+    pytest.importorskip("cryptography")
+    from genrerec.subsonic.users import UserStore
+    from genrerec.web.server import ServeConfig, running
+
+    lib = make_web_library(tmp_path / "music", per_genre=2, audio=False)
+    store = UserStore(lib / ".genrerec")
+    store.add("bob", "pw")
+    store.close()
+    with running(lib, ServeConfig(host="0.0.0.0", port=0)) as (url, worker):
+        assert worker.users.names() == ["bob"]
+        with urllib.request.urlopen(url + "rest/ping?u=bob&p=pw&f=json&v=1.16.1&c=t", timeout=10) as r:
+            assert json.load(r)["subsonic-response"]["status"] == "ok"
 
 
 def test_listening_socket_sends_small_answers_at_once():
