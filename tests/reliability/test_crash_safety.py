@@ -5,7 +5,6 @@ indexed twice, and the finished result equals an uninterrupted run."""
 
 import os
 import random
-import shutil
 import signal
 import subprocess
 import sys
