@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 CACHE = Path("/work/cache/v3/feat")
+CACHE_MTT = Path("/work/cache/v3/feat_mtt")  # a second pass with the MTT backbone (GTZAN and benchmark only)
 
 
 @dataclass
@@ -23,20 +24,30 @@ class Tracks:
     f: dict[str, np.ndarray]  # name -> [N, D]
     windows: dict[str, list[np.ndarray]]  # name -> per track [k, D] (window level)
     seconds: dict[str, np.ndarray]  # decode_s, msd_s, mtt_s, duration per track
+    has_mtt: np.ndarray  # tracks with MTT features (others hold zeros there)
 
     def mask(self, *sets: str) -> np.ndarray:
         return np.isin(self.sets, sets)
 
 
-def load_tracks(cache: Path = CACHE, keep_windows: tuple[str, ...] = ("msd_emb", "msd_pooled")) -> Tracks:
-    """Read every cached track: window means of each feature (and the windows of `keep_windows`)."""
+def load_tracks(cache: Path = CACHE, keep_windows: tuple[str, ...] = ("msd_emb", "msd_pooled"),
+                extra: Path = CACHE_MTT) -> Tracks:
+    """Read every cached track: window means of each feature (and the windows of `keep_windows`);
+    MTT features from `extra` where the main cache lacks them."""
     meta = [t for t in json.loads((cache / "tracks.json").read_text()) if t.get("file") and (cache / t["file"]).exists()]
     f: dict[str, list] = {}
     win: dict[str, list] = {k: [] for k in keep_windows}
     secs: dict[str, list] = {k: [] for k in ("decode_s", "msd_s", "mtt_s", "duration")}
+    has_mtt = []
     for t in meta:
-        z = np.load(cache / t["file"])
-        for k in z.files:
+        z = dict(np.load(cache / t["file"]))
+        if "mtt_s" not in z and (extra / t["file"]).exists():
+            z.update({k: v for k, v in np.load(extra / t["file"]).items() if k.startswith("mtt_")})
+        has_mtt.append("mtt_s" in z)
+        if "mtt_s" not in z:
+            z.update({"mtt_pooled": np.zeros((1, 1506), np.float32), "mtt_emb": np.zeros((1, 200), np.float32),
+                      "mtt_tags": np.zeros((1, 50), np.float32), "mtt_s": np.array(np.nan)})
+        for k in z:
             if z[k].ndim == 2:
                 f.setdefault(k, []).append(z[k].mean(0))
                 if k in win:
@@ -46,7 +57,7 @@ def load_tracks(cache: Path = CACHE, keep_windows: tuple[str, ...] = ("msd_emb",
         t["n_windows"] = int(z["msd_emb"].shape[0])
     return Tracks(meta, np.array([t["set"] for t in meta]), np.array([t["group"] for t in meta]),
                   np.array([t["key"] for t in meta]), {k: np.stack(v) for k, v in f.items()}, win,
-                  {k: np.array(v) for k, v in secs.items()})
+                  {k: np.array(v) for k, v in secs.items()}, np.array(has_mtt))
 
 
 def unit(x: np.ndarray) -> np.ndarray:
@@ -97,3 +108,20 @@ def score_spread(vecs: np.ndarray) -> dict:
     q5, q50, q95 = np.quantile(v, [0.05, 0.5, 0.95])
     return {"cos_p5": round(float(q5), 3), "cos_p50": round(float(q50), 3), "cos_p95": round(float(q95), 3),
             "cos_sd": round(float(v.std()), 3)}
+
+
+def listener10(vecs: np.ndarray, groups: np.ndarray, listeners: int = 20, seed: int = 0) -> float:
+    """albums.py's listener test: 20 seeded listeners per group play 2 of its tracks; share of the 10
+    tracks nearest the mean of their vectors (history excluded) from that group. On GTZAN genres this
+    is a proxy for temperature.py's T=0 in-genre share (1-genre histories, no Recommender)."""
+    rng = np.random.default_rng(seed)
+    s_all = vecs @ vecs.T
+    hits = []
+    for a in np.unique(groups):
+        members = np.flatnonzero(groups == a)
+        for _ in range(listeners):
+            h = rng.choice(members, 2, replace=False)
+            s = s_all[h].mean(0)
+            s[h] = -np.inf
+            hits.append((groups[np.argsort(-s, kind="stable")[:10]] == a).mean())
+    return float(np.mean(hits))

@@ -13,6 +13,7 @@ Writes docs/benchmarks/v3_tastes.{json,md}.
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 import numpy as np
@@ -25,8 +26,8 @@ from genrerec.recommend.tastes import TASTE_SIMILARITY, cluster_tastes
 from genrerec.utils import atomic_write_json, atomic_write_text
 
 CONFIGS = [(1, 6), (1, 10), (2, 3), (2, 5), (3, 3), (3, 5)]  # (styles k, tracks per style m)
-HISTORIES = 150  # per config and half
-GRID = np.round(np.arange(-0.2, 0.96, 0.025), 3)
+HISTORIES = 80  # per config and half
+GRID = np.round(np.arange(-0.2, 0.96, 0.05), 3)
 
 
 def histories(styles: dict[str, np.ndarray], seed: int) -> list[tuple[int, np.ndarray]]:
@@ -42,15 +43,31 @@ def histories(styles: dict[str, np.ndarray], seed: int) -> list[tuple[int, np.nd
     return out
 
 
-def score(vecs: np.ndarray, hs: list[tuple[int, np.ndarray]], thr: float) -> dict:
-    right = {1: [], 2: [], 3: []}
-    for k, rows in hs:
-        right[k].append(int(cluster_tastes(vecs[rows], thr).max() + 1) == k)
-    single = float(np.mean(right[1]))
-    mixed = float(np.mean(right[2] + right[3]))
+def counts(vecs: np.ndarray, hs: list[tuple[int, np.ndarray]], thresholds) -> np.ndarray:
+    """[histories, thresholds] number of tastes: cluster_tastes's average linkage, built once per history
+    and cut at every threshold (the reported rows call cluster_tastes itself)."""
+    from scipy.cluster.hierarchy import fcluster, linkage
+
+    out = np.zeros((len(hs), len(thresholds)), int)
+    for i, (_, rows) in enumerate(hs):
+        v = vecs[rows] / np.linalg.norm(vecs[rows], axis=1, keepdims=True)
+        d = np.clip(1.0 - v @ v.T, 0, 2)[np.triu_indices(len(rows), 1)]
+        Z = linkage(d, method="average")
+        out[i] = [min(fcluster(Z, t=1.0 - t, criterion="distance").max(), 8) for t in thresholds]
+    return out
+
+
+def summarise(ks: np.ndarray, found: np.ndarray) -> dict:
+    right = found == ks
+    single, mixed = float(right[ks == 1].mean()), float(right[ks > 1].mean())
     return {"single_kept_whole": round(single, 3), "mixed_split_right": round(mixed, 3),
-            "mixed_2": round(float(np.mean(right[2])), 3), "mixed_3": round(float(np.mean(right[3])), 3),
+            "mixed_2": round(float(right[ks == 2].mean()), 3), "mixed_3": round(float(right[ks == 3].mean()), 3),
             "balanced": round((single + mixed) / 2, 3)}
+
+
+def score(vecs: np.ndarray, hs: list[tuple[int, np.ndarray]], thr: float) -> dict:
+    found = np.array([int(cluster_tastes(vecs[rows], thr).max() + 1) for _, rows in hs])
+    return summarise(np.array([k for k, _ in hs]), found)
 
 
 def main() -> None:
@@ -65,9 +82,11 @@ def main() -> None:
     E = unit(T.f["msd_emb"])
     st_p, st_e = stats(T.f["msd_pooled"][ref | gt]), stats(E[ref | gt])
     Zp, Ze = standardise(T.f["msd_pooled"], st_p), standardise(E, st_e)
+    sp = args.out / "v3_space.json"  # the embedding weight v3_space.py chose on the reference packages
+    w = float(json.loads(sp.read_text())["chosen_without_genre"]["msd_emb"]) if sp.exists() else 0.5
     spaces = {"v2 shipped (genre weight 0.25)": combined_vectors(G, E, 0.25),
-              "v3 standardised pooled + embedding 0.5": blend([(Zp, 1.0), (Ze, 0.5)]),
-              "v3 standardised pooled": blend([(Zp, 1.0)])}
+              f"v3 standardised pooled + embedding {w}": blend([(Zp, 1.0), (Ze, w)]),
+              "v3 standardised MSD embedding (re-projection)": blend([(Ze, 1.0)])}
     styles = {**{f"album:{a}": np.flatnonzero(bench & (T.groups == a)) for a in np.unique(T.groups[bench])},
               **{f"genre:{g}": np.flatnonzero(gt & (T.groups == g)) for g in np.unique(T.groups[gt])}}
     albums = sorted(s for s in styles if s.startswith("album:"))
@@ -77,7 +96,9 @@ def main() -> None:
     rows = []
     for name, V in spaces.items():
         for a, b in ((0, 1), (1, 0)):
-            tuned = [(score(V, H[a], t)["balanced"], t) for t in GRID]
+            C = counts(V, H[a], GRID)
+            ks = np.array([k for k, _ in H[a]])
+            tuned = [(summarise(ks, C[:, j])["balanced"], t) for j, t in enumerate(GRID)]
             thr = max(tuned, key=lambda x: (x[0], -abs(x[1] - TASTE_SIMILARITY)))[1]
             rows.append({"space": name, "chosen_on": f"half {a}", "reported_on": f"half {b}", "threshold": thr,
                          **score(V, H[b], thr)})

@@ -22,7 +22,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 sys.path.insert(0, str(ROOT))
 
 from v3_common import load_tracks, stats, unit  # noqa: E402
-from v3_genres import C_REG, P_MIN, fit_head  # noqa: E402
+from v3_genres import C_REG, HEAD_SCALE, P_MIN, fit_head  # noqa: E402
 
 from genrerec.models.checkpoint import load_checkpoint  # noqa: E402
 from genrerec.models.inference import pretrained_model_path  # noqa: E402
@@ -43,9 +43,9 @@ def main() -> None:
                     float(gn["shipped_rule"]["T"]), P_MIN, float(gn["shipped_rule"]["sim_threshold"]),
                     np.zeros((0, 1)))
     gi = np.flatnonzero(gt)
-    X = [space.standardise(T.windows["msd_pooled"][i], T.windows["msd_emb"][i]) for i in gi]
+    X = [space.standardise(T.f["msd_pooled"][i:i + 1], T.f["msd_emb"][i:i + 1]) for i in gi]
     y = np.array([genres.index(g) for g in T.groups[gt]])
-    head = fit_head(X, y)
+    head = fit_head(X, y, HEAD_SCALE)
     space.head_w, space.head_b = head.coef_.astype(np.float32), head.intercept_.astype(np.float32)
     space.anchors = space.project(T.f["msd_pooled"][gi], T.f["msd_emb"][gi])
     space.meta = {
@@ -55,7 +55,7 @@ def main() -> None:
                                      "each, none of the 7 benchmark albums; + the shared GTZAN clips"},
         "features": "MusiCNN-MSD window features, 16 windows per track as the indexer (FeatureConfig.musicnn())",
         "backbone_model_id": load_checkpoint(pretrained_model_path("msd")).model_id(),
-        "head": f"softmax regression C={C_REG} on standardised window features of the {int(gt.sum())} GTZAN clips",
+        "head": f"softmax regression C={C_REG} on standardised track features of the {int(gt.sum())} GTZAN clips",
         "benchmarks": "docs/benchmarks/v3_space.md, v3_genres.md, v3_tastes.md",
     }
     out = ROOT / "genrerec" / "assets" / SPACE_FILE

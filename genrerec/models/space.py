@@ -8,7 +8,7 @@ from cached MusiCNN-MSD features, provenance inside) holds:
   packages outside the benchmark + the shared GTZAN clips), so that a library of 20 tracks is
   standardised as well as one of 20,000. `project()` turns a track's window features into a
   unit vector whose cosine spreads over [-1, 1] instead of crowding into 0.85-0.95;
-- a softmax-regression genre head on the standardised window features with one calibration
+- a softmax-regression genre head on the standardised track features with one calibration
   temperature, and the standardised vectors of its training clips: `genres()` gives calibrated
   probabilities and `uncertain` when the top probability is below `p_min` or the track's
   cosine to its nearest training clip is below `sim_threshold` (both chosen on held-out GTZAN
@@ -70,7 +70,7 @@ class V3Space:
     emb_sd: np.ndarray
     emb_weight: float
     genres: list[str]
-    head_w: np.ndarray  # [G, 1506 + 200] on standardised window features
+    head_w: np.ndarray  # [G, 1506 + 200] on standardised track features
     head_b: np.ndarray
     temperature: float
     p_min: float
@@ -93,9 +93,9 @@ class V3Space:
 
     def genres_of(self, pooled_windows: np.ndarray, emb_windows: np.ndarray) -> GenreCall:
         """Calibrated genres of one track from its window features ([k, 1506], [k, 200])."""
-        z = self.standardise(pooled_windows, emb_windows) @ self.head_w.T + self.head_b
-        p = _softmax(z / self.temperature).mean(0)
-        v = self.project(pooled_windows.mean(0), emb_windows.mean(0))
+        pooled, emb = pooled_windows.mean(0), emb_windows.mean(0)  # the track's features, as the head was trained
+        p = _softmax((self.standardise(pooled, emb) @ self.head_w.T + self.head_b) / self.temperature)
+        v = self.project(pooled, emb)
         sim = float(np.max(self.anchors @ v)) if len(self.anchors) else 1.0
         order = np.argsort(-p)
         probs = {self.genres[i]: float(p[i]) for i in order}
