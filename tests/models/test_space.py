@@ -94,3 +94,19 @@ def test_shipped_space_calls_tones_and_noise_uncertain(kind):
         e = net.backend(p)
     call = V3Space.load().genres_of(p.numpy(), e.numpy())
     assert call.uncertain, (kind, call)
+
+
+def test_classify_v3_puts_tags_first_and_calls_a_tone_uncertain(tmp_path):
+    pytest.importorskip("torch")
+    import json
+
+    import soundfile as sf
+    from typer.testing import CliRunner
+
+    from genrerec.cli import app
+
+    sf.write(tmp_path / "tone.wav", _synthetic("tone", 9.0).astype(np.float32), 16000)
+    r = CliRunner().invoke(app, ["classify", "--v3", "--json", str(tmp_path / "tone.wav")])
+    assert r.exit_code == 0, r.output
+    got = json.loads(r.output)[str(tmp_path / "tone.wav")]
+    assert list(got)[:2] == ["tags", "genre"] and got["genre"] == UNCERTAIN and len(got["tags"]) == 5
