@@ -91,6 +91,12 @@ class V3Space:
         d = self.pooled_mean.shape[-1]
         return _unit(np.concatenate([z[..., :d], np.sqrt(self.emb_weight) * z[..., d:]], axis=-1)).astype(np.float32)
 
+    def project_embedding(self, emb: np.ndarray) -> np.ndarray:
+        """Unit vectors of the standardised embedding alone: a re-projection of the embeddings a v2 catalog
+        already stores, no decoding (album p@5 0.625 vs v2's 0.599, docs/benchmarks/v3_space.md)."""
+        e = _unit(emb)
+        return _unit((e - self.emb_mean) / self.emb_sd).astype(np.float32)
+
     def genres_of(self, pooled_windows: np.ndarray, emb_windows: np.ndarray) -> GenreCall:
         """Calibrated genres of one track from its window features ([k, 1506], [k, 200])."""
         pooled, emb = pooled_windows.mean(0), emb_windows.mean(0)  # the track's features, as the head was trained

@@ -110,3 +110,13 @@ def test_classify_v3_puts_tags_first_and_calls_a_tone_uncertain(tmp_path):
     assert r.exit_code == 0, r.output
     got = json.loads(r.output)[str(tmp_path / "tone.wav")]
     assert list(got)[:2] == ["tags", "genre"] and got["genre"] == UNCERTAIN and len(got["tags"]) == 5
+
+
+def test_project_embedding_reprojects_stored_unit_embeddings():
+    s = toy_space()
+    s.emb_mean = np.full(4, 0.45)
+    e = np.array([[1.0, 0.9, 1, 1], [1.0, 1, 0.9, 1]])
+    v = s.project_embedding(e)
+    assert np.allclose(np.linalg.norm(v, axis=1), 1, atol=1e-5)
+    raw = (e[0] @ e[1]) / np.linalg.norm(e[0]) / np.linalg.norm(e[1])
+    assert v[0] @ v[1] < raw - 0.1  # the shared mean direction is gone: scores spread
