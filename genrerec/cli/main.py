@@ -21,6 +21,45 @@ from .common import _bar, _expand_folders, _fail, _open, app, out, run
 
 # --- classification ---------------------------------------------------------
 
+def _classify_v3(files: List[Path], model: Optional[Path], as_json: bool, top: int, top_tags: int) -> None:
+    """classify --v3: style tags first, then the calibrated genre or "uncertain" (genrerec.models.space)."""
+    from ..audio.decode import AudioError
+    from ..models.inference import load_model
+    from ..models.space import V3Space, style_tags, window_features
+
+    m = run(lambda: load_model(model or "v2", runtime="torch"))
+    space = V3Space.load()
+    files = _expand_folders(files)
+    results, failed = {}, 0
+    for f in files:
+        try:
+            pw, ew, tw = window_features(m, f)
+        except AudioError as e:
+            failed += 1
+            results[str(f)] = {"error": e.reason}
+            continue
+        except ValueError as e:  # not the MSD MusiCNN on torch
+            _fail(str(e), 2)
+        call = space.genres_of(pw, ew)
+        results[str(f)] = {"tags": style_tags(tw.mean(0), m.tags, top_tags), "genre": call.label,
+                           "genres": dict(list(call.probs.items())[:top]),
+                           "nearest_similarity": round(call.nearest_similarity, 3)}
+    if as_json:
+        print(json.dumps(results, indent=2))
+    else:
+        t = Table("file", "tags", "genre")
+        for f, r in results.items():
+            if "error" in r:
+                t.add_row(esc(f), f"[red]{esc(r['error'])}[/]", "")
+                continue
+            shown = "  ".join(f"{g} {p:.0%}" for g, p in r["genres"].items())
+            t.add_row(esc(f), esc(", ".join(r["tags"])),
+                      esc(f"uncertain (nearest: {shown})" if r["genre"] == "uncertain" else shown))
+        out.print(t)
+    if failed or not files:
+        raise typer.Exit(1 if 0 < failed < len(files) else 2)
+
+
 @app.command()
 def classify(
     files: List[Path] = typer.Argument(..., help="Audio files, or folders (their audio, recursively)."),
@@ -28,13 +67,18 @@ def classify(
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
     top: int = typer.Option(3, min=1, help="Genres shown per file."),
     top_tags: int = typer.Option(5, "--tags", min=0, help="Style/mood tags shown per file (models with tags)."),
+    v3: bool = typer.Option(False, "--v3", help="Experimental v3 space: style tags first, calibrated genres, "
+                            "'uncertain' far from the training music (needs torch; docs/model-card.md)."),
 ) -> None:
     """Genre distribution and top style/mood tags of each file (whole track).
 
-    JSON: {file: {"genres": {genre: p, ...}, "tags": {tag: p, ...}}}, or {file: {"error": reason}}."""
+    JSON: {file: {"genres": {genre: p, ...}, "tags": {tag: p, ...}}}, or {file: {"error": reason}};
+    with --v3: {file: {"tags": [...], "genre": genre or "uncertain", "genres": {...}, "nearest_similarity": s}}."""
     from ..audio.decode import AudioError
     from ..models.inference import load_model
 
+    if v3:
+        return _classify_v3(files, model, as_json, top, top_tags)
     m = run(lambda: load_model(model))
     files = _expand_folders(files)
     results, failed = {}, 0

@@ -1,0 +1,179 @@
+"""The v3 similarity space and genres that admit doubt, in numpy alone (the light install runs it).
+
+A `V3Space` (file `genrerec/assets/genrerec-space-v3.npz`, written by scripts/build_space_v3.py
+from cached MusiCNN-MSD features, provenance inside) holds:
+
+- per-dimension mean and standard deviation of the track-level pooled mid-level features
+  [1506] and of the unit embedding [200] over a broad reference corpus (Debian game-music
+  packages outside the benchmark + the shared GTZAN clips), so that a library of 20 tracks is
+  standardised as well as one of 20,000. `project()` turns a track's window features into a
+  unit vector whose cosine spreads over [-1, 1] instead of crowding into 0.85-0.95;
+- a softmax-regression genre head on the standardised track features with one calibration
+  temperature, and the standardised vectors of its training clips: `genres()` gives calibrated
+  probabilities and `uncertain` when the top probability is below `p_min` or the track's
+  cosine to its nearest training clip is below `sim_threshold` (both chosen on held-out GTZAN
+  groups: docs/benchmarks/v3_genres.md).
+
+Not the default: v2's vectors stay what the index uses until v3 is shipped (docs/model-card.md).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+SPACE_FORMAT = "genrerec-space"
+SPACE_FILE = "genrerec-space-v3.npz"
+UNCERTAIN = "uncertain"
+# MSD's tag names as shown: one spelling each, lower case; decade tags are dropped from labels (they date songs, not styles)
+_TAG_NAMES = {"Hip-Hop": "hip-hop", "Mellow": "mellow", "House": "house", "Progressive rock": "progressive rock",
+              "female vocalist": "female vocalists", "rnb": "r&b"}
+_DECADES = {"00s", "60s", "70s", "80s", "90s"}
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(-1, keepdims=True)
+    p = np.exp(z)
+    return p / p.sum(-1, keepdims=True)
+
+
+@dataclass
+class GenreCall:
+    """Calibrated genre probabilities of one track and whether its top genre may be shown as a label."""
+
+    probs: dict[str, float]  # highest first
+    uncertain: bool
+    nearest_similarity: float  # cosine to the nearest genre-training clip in the v3 space
+
+    @property
+    def label(self) -> str:
+        """The top genre, or "uncertain"."""
+        return UNCERTAIN if self.uncertain else next(iter(self.probs))
+
+
+@dataclass
+class V3Space:
+    """Reference statistics, the calibrated genre head and its anchors (see the module docstring)."""
+
+    pooled_mean: np.ndarray
+    pooled_sd: np.ndarray
+    emb_mean: np.ndarray
+    emb_sd: np.ndarray
+    emb_weight: float
+    genres: list[str]
+    head_w: np.ndarray  # [G, 1506 + 200] on standardised track features
+    head_b: np.ndarray
+    temperature: float
+    p_min: float
+    sim_threshold: float
+    anchors: np.ndarray  # [n_train, D] unit v3 vectors of the head's training clips
+    meta: dict = field(default_factory=dict)  # provenance: corpus, counts, benchmarks, source model id
+
+    def standardise(self, pooled: np.ndarray, emb: np.ndarray) -> np.ndarray:
+        """Window or track features -> [.., 1506 + 200] standardised, each block of squared norm about 1."""
+        e = _unit(emb)
+        zp = (pooled - self.pooled_mean) / self.pooled_sd / np.sqrt(pooled.shape[-1])
+        ze = (e - self.emb_mean) / self.emb_sd / np.sqrt(e.shape[-1])
+        return np.concatenate([zp, ze], axis=-1)
+
+    def project(self, pooled: np.ndarray, emb: np.ndarray) -> np.ndarray:
+        """Unit v3 vector(s) of track-level features: pooled [.., 1506] window mean, emb [.., 200] window mean."""
+        z = self.standardise(pooled, emb)
+        d = self.pooled_mean.shape[-1]
+        return _unit(np.concatenate([z[..., :d], np.sqrt(self.emb_weight) * z[..., d:]], axis=-1)).astype(np.float32)
+
+    def project_embedding(self, emb: np.ndarray) -> np.ndarray:
+        """Unit vectors of the standardised embedding alone: a re-projection of the embeddings a v2 catalog
+        already stores, no decoding (album p@5 0.625 vs v2's 0.599, docs/benchmarks/v3_space.md)."""
+        e = _unit(emb)
+        return _unit((e - self.emb_mean) / self.emb_sd).astype(np.float32)
+
+    def genres_of(self, pooled_windows: np.ndarray, emb_windows: np.ndarray) -> GenreCall:
+        """Calibrated genres of one track from its window features ([k, 1506], [k, 200])."""
+        pooled, emb = pooled_windows.mean(0), emb_windows.mean(0)  # the track's features, as the head was trained
+        p = _softmax((self.standardise(pooled, emb) @ self.head_w.T + self.head_b) / self.temperature)
+        v = self.project(pooled, emb)
+        sim = float(np.max(self.anchors @ v)) if len(self.anchors) else 1.0
+        order = np.argsort(-p)
+        probs = {self.genres[i]: float(p[i]) for i in order}
+        return GenreCall(probs, bool(p.max() < self.p_min or sim < self.sim_threshold), sim)
+
+    def save(self, path: str | os.PathLike) -> None:
+        arrays = {k: np.asarray(getattr(self, k), np.float32) for k in
+                  ("pooled_mean", "pooled_sd", "emb_mean", "emb_sd", "head_w", "head_b", "anchors")}
+        meta = {"format": SPACE_FORMAT, "version": 1, "genres": self.genres, "emb_weight": self.emb_weight,
+                "temperature": self.temperature, "p_min": self.p_min, "sim_threshold": self.sim_threshold, **self.meta}
+        np.savez_compressed(path, meta=np.array(json.dumps(meta)), **arrays)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike | None = None) -> "V3Space":
+        """The shipped space (path None) or one written by `save`; ValueError if it is not one."""
+        p = Path(path) if path else Path(str(resources.files("genrerec") / "assets" / SPACE_FILE))
+        with np.load(p, allow_pickle=False) as z:
+            meta = json.loads(str(z["meta"]))
+            if meta.get("format") != SPACE_FORMAT:
+                raise ValueError(f"{p}: not a genrerec space file")
+            arr = {k: z[k] for k in z.files if k != "meta"}
+        known = {"format", "version", "genres", "emb_weight", "temperature", "p_min", "sim_threshold"}
+        return cls(arr["pooled_mean"], arr["pooled_sd"], arr["emb_mean"], arr["emb_sd"], float(meta["emb_weight"]),
+                   list(meta["genres"]), arr["head_w"], arr["head_b"], float(meta["temperature"]),
+                   float(meta["p_min"]), float(meta["sim_threshold"]), arr["anchors"],
+                   {k: v for k, v in meta.items() if k not in known})
+
+
+def style_tags(tags: np.ndarray | None, names: list[str], k: int = 3) -> list[str]:
+    """The k strongest style tags in readable form (one spelling each, no decade tags), strongest first."""
+    if tags is None or not len(names):
+        return []
+    out: list[str] = []
+    for i in np.argsort(-np.asarray(tags)):
+        if names[i] in _DECADES:
+            continue
+        name = _TAG_NAMES.get(names[i], names[i].lower())
+        if name not in out:
+            out.append(name)
+        if len(out) == k:
+            break
+    return out
+
+
+def describe(call: GenreCall, tags: np.ndarray | None, tag_names: list[str], k: int = 3) -> str:
+    """One line for tables and the web map: style tags first, then the genre or "uncertain"."""
+    top = next(iter(call.probs.items()))
+    genre = f"genre uncertain (nearest: {top[0]} {top[1]:.0%})" if call.uncertain else f"{top[0]} {top[1]:.0%}"
+    st = style_tags(tags, tag_names, k)
+    return (", ".join(st) + " · " if st else "") + genre
+
+
+def window_features(model, path: str | os.PathLike, max_windows: int = 16
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """A track's window features for the v3 space: (pooled [k, 1506], embedding [k, 200], tags [k, 50]).
+
+    Needs an MSD MusiCNN model on the torch runtime (v2 is one: its back end is the pretrained
+    network unchanged); ValueError otherwise."""
+    from .inference import TorchNet, track_windows
+
+    if not isinstance(model.runtime, TorchNet) or not hasattr(model.runtime.net, "pooled"):
+        raise ValueError("the v3 space needs the MusiCNN model on torch: load_model('v2', runtime='torch')")
+    from .musicnn import MSD_TAGS
+
+    if list(model.tags) != MSD_TAGS:
+        raise ValueError("the v3 space was built on the MSD MusiCNN backbone; this model is another one")
+    import torch
+
+    specs, _ = track_windows(path, model.features, max_windows)
+    net = model.runtime.net
+    with torch.no_grad():
+        p = net.pooled(torch.from_numpy(specs.astype(np.float32)))
+        e = net.backend(p)
+        t = torch.sigmoid(net.tags(e))
+    return p.numpy(), e.numpy(), t.numpy()
