@@ -26,6 +26,7 @@ from .library import WebError
 MAX_WORDS = 50  # tags or genres in one request
 DEFAULT_N = 15  # the page's playlist length
 MAX_CLUSTERS = 50
+MAX_NOT_IN = 5000  # track ids from --not-in playlists in one request
 
 
 class ControlFields(BaseModel):
@@ -41,14 +42,18 @@ class ControlFields(BaseModel):
     avoid: list[Annotated[int, Field(ge=0)]] = Field(default_factory=list, max_length=2000,
                                                      description="Track ids never to pick (recommend: also "
                                                                  "steers away from them).")
+    not_in: list[Annotated[int, Field(ge=0)]] = Field(default_factory=list, max_length=MAX_NOT_IN,
+                                                      description="Track ids already in other playlists (the "
+                                                                  "CLI's --not-in): never picked.")
 
 
 def controls_kw(c: ControlFields, include_avoid_as_not_in: bool = False) -> dict:
     """Recommender keyword arguments for these fields."""
     kw = dict(min_duration=c.min_duration, max_duration=c.max_duration, exclude_tags=tuple(c.exclude_tags),
-              exclude_genres=tuple(c.exclude_genres), max_per_album=c.max_per_album or None)
+              exclude_genres=tuple(c.exclude_genres), max_per_album=c.max_per_album or None,
+              not_in=tuple(c.not_in))
     if include_avoid_as_not_in:
-        kw["not_in"] = tuple(c.avoid)
+        kw["not_in"] = tuple(c.not_in) + tuple(c.avoid)
     return kw
 
 

@@ -274,3 +274,20 @@ def test_tag_mix_and_cluster_colours_on_a_tagged_library(browser, tmp_path):
         c = js(browser, "return genrerec.map.clusters")
         assert len(c["labels"]) == len(GENRES) * 4 and "k = " in browser.find_element(By.ID, "legend").text
         assert js(browser, "return genrerec.map.drawCount") == len(GENRES) * 4
+
+
+def test_a_playlist_loaded_as_not_in_is_never_picked(page, tmp_path):
+    _add_from_search(page, "mid0")
+    WebDriverWait(page, WAIT).until(lambda d: len(playlist_ids(d)) > 3)
+    first = playlist_ids(page)[:3]
+    tracks = js(page, "return fetch('/api/tracks?limit=1000').then(r => r.json())")["tracks"]  # as the page asks
+    paths = {t["id"]: t["path"] for t in tracks}
+    played = tmp_path / "played.m3u8"
+    played.write_text("#EXTM3U\n" + "\n".join(paths[i] for i in first) + "\n", encoding="utf-8")
+    page.find_element(By.ID, "notinfile").send_keys(str(played))
+    WebDriverWait(page, WAIT).until(lambda d: sorted((js(d, "return genrerec.shown") or {}).get("not_in") or [])
+                                    == sorted(first))
+    assert playlist_ids(page) and not set(first) & set(playlist_ids(page))
+    assert "not in played.m3u8 (3 tracks)" in page.find_element(By.ID, "notin").text
+    click(page, "#notin li button")  # allow them again
+    WebDriverWait(page, WAIT).until(lambda d: (js(d, "return genrerec.shown") or {}).get("not_in") == [])

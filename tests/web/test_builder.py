@@ -90,3 +90,30 @@ def test_map_clusters_label_every_point(client):
     for bad in ("0", "51", "x", "-1"):
         r = client.get("/api/map/clusters", params={"k": bad})
         assert r.status_code == 422 and "error" in r.json(), bad
+
+
+def test_not_in_leaves_out_the_tracks_of_other_playlists_in_every_mode(client, tagged):
+    """The web's --not-in: the page matches a playlist file (/api/history/m3u) and sends its ids."""
+    ids = track_ids(client)
+    a, b = ids["low/low00.wav"], ids["high/high00.wav"]
+    m3u = "#EXTM3U\nlow/low01.wav\nlow/low02.wav\nmid/mid00.wav\n"
+    not_in = [t["id"] for t in client.post("/api/history/m3u", content=m3u,
+                                           headers={"Content-Type": "text/plain"}).json()["tracks"]]
+    assert len(not_in) == 3
+    rec = client.post("/api/recommend", json={"history": [a], "n": 8, "temperature": 0, "max_per_album": 0,
+                                              "not_in": not_in}).json()["picks"]
+    assert len(rec) == 8 and not set(not_in) & {p["id"] for p in rec}
+    sim = client.get(f"/api/similar/{a}", params=[("n", 6), ("max_per_album", 0)]
+                     + [("not_in", i) for i in not_in]).json()["similar"]
+    assert len(sim) == 6 and not set(not_in) & {s["id"] for s in sim}
+    path = client.post("/api/path", json={"start": a, "end": b, "n": 6, "not_in": not_in}).json()["tracks"]
+    assert not set(not_in) & {t["id"] for t in path}
+    tids = track_ids(tagged)
+    low = [tids[f"low/low0{i}.wav"] for i in range(3)]
+    mix = tagged.post("/api/mix", json={"tags": ["bassy"], "n": 4, "temperature": 0, "max_per_album": 0,
+                                        "not_in": low}).json()["picks"]
+    assert len(mix) == 4 and not set(low) & {p["id"] for p in mix}
+    without = client.post("/api/recommend", json={"history": [a], "n": 8, "temperature": 0,
+                                                  "max_per_album": 0}).json()["picks"]
+    assert set(not_in) & {p["id"] for p in without}  # the check above could fail: they are picked otherwise
+    assert client.post("/api/recommend", json={"history": [a], "not_in": [-1]}).status_code == 422

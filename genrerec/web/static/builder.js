@@ -12,6 +12,7 @@ const $ = (id) => document.getElementById(id);
 const state = {
   history: [],            // [{id, name}]
   avoid: [],              // [{id, name}]: never picked
+  notIn: [],              // [{name, ids}]: playlists whose tracks are never picked (the CLI's --not-in)
   config: null,           // /api/config
   removed: new Set(),     // picks the listener removed: never offered again
   picks: [],
@@ -76,6 +77,11 @@ function renderAvoid() {
       state.avoid = state.avoid.filter((x) => x.id !== a.id); renderAvoid(); refresh();
     } }))));
   $("avoidhint").hidden = state.avoid.length > 0;
+  $("notin").replaceChildren(...state.notIn.map((p) => el("li", {},
+    el("span", { class: "name", text: `not in ${p.name} (${p.ids.length} tracks)` }),
+    el("button", { title: "Allow its tracks again", text: "✕", onclick: () => {
+      state.notIn = state.notIn.filter((x) => x !== p); renderAvoid(); refresh();
+    } }))));
 }
 
 const search = debounce(async (q) => {
@@ -104,6 +110,18 @@ async function loadM3u(file) {
   } catch (e) { setStatus(`${file.name}: ${e.message}`, true); }
 }
 
+// A playlist whose tracks the next playlists leave out (no repeats across playlists).
+async function loadNotIn(file) {
+  try {
+    const r = await api("/api/history/m3u", await file.text());
+    state.notIn = state.notIn.filter((p) => p.name !== file.name);
+    state.notIn.push({ name: file.name, ids: r.tracks.map((t) => t.id) });
+    renderAvoid();
+    setStatus(`${file.name}: its ${r.tracks.length} tracks are left out` + (r.unknown_count ? `, ${r.unknown_count} not in the library` : ""));
+    refresh();
+  } catch (e) { setStatus(`${file.name}: ${e.message}`, true); }
+}
+
 // --- playlist ---
 const HINTS = {
   recommend: "picks for the listener whose history is below",
@@ -117,7 +135,8 @@ function seconds(id) { const v = parseFloat($(id).value); return Number.isFinite
 
 function controlFields(extraAvoid) {
   const c = { min_duration: seconds("mindur"), max_duration: seconds("maxdur"), exclude_tags: words("extags"),
-    exclude_genres: words("exgenres"), avoid: [...new Set([...state.avoid.map((a) => a.id), ...extraAvoid])] };
+    exclude_genres: words("exgenres"), avoid: [...new Set([...state.avoid.map((a) => a.id), ...extraAvoid])],
+    not_in: [...new Set(state.notIn.flatMap((p) => p.ids))] };
   const cap = parseInt($("maxperalbum").value, 10);
   if (Number.isFinite(cap) && cap >= 0) c.max_per_album = cap; // blank: the server's default for the mode
   return c;
@@ -254,6 +273,7 @@ async function start() {
   $("save").addEventListener("click", save);
   $("resetview").addEventListener("click", () => map.resetView());
   $("m3u").addEventListener("change", (e) => { if (e.target.files[0]) loadM3u(e.target.files[0]); e.target.value = ""; });
+  $("notinfile").addEventListener("change", (e) => { if (e.target.files[0]) loadNotIn(e.target.files[0]); e.target.value = ""; });
   $("addplaying").addEventListener("click", () => { if (state.playingId != null) addToHistory(state.playingId); });
   $("colour").addEventListener("change", (e) => map.setColour(e.target.value).catch((err) => setStatus(err.message, true)));
   $("player").addEventListener("error", () => setStatus(`track ${state.playingId} cannot be played here`, true));
