@@ -107,7 +107,7 @@ def check_state_dir(d: Path, files: tuple[str, ...] = ()) -> None:
                               "(someone may have planted it): remove the link, or pass --db DIR")
     if not stat.S_ISDIR(st.st_mode):
         raise UnsafePathError(f"{display(d)}: is not a folder; remove it, or pass --db DIR")
-    if hasattr(os, "getuid") and st.st_uid != os.getuid() and os.getuid() != 0:
+    if hasattr(os, "getuid") and st.st_uid != os.getuid():  # root too: another user's folder can be swapped
         raise UnsafePathError(f"{display(d)}: the catalog folder belongs to another user (uid {st.st_uid}); "
                               "pass --db DIR to keep your own catalog")
     for name in files:

@@ -164,6 +164,8 @@ def index(
         False, help="Also follow links that lead outside the library (never into /proc, /sys, /dev)."),
     watch: bool = typer.Option(False, "--watch", help="Keep running: re-index a few seconds after files change "
                                "(Ctrl-C stops; pip install 'genrerec[watch]')."),
+    rebuild: bool = typer.Option(False, "--rebuild", help="Rebuild the catalog from the audio: the old one is "
+                                 "moved aside (catalog.sqlite.damaged-TIME), never deleted. For a damaged catalog."),
 ) -> None:
     """Index a music folder: embed new/changed tracks, drop removed ones, build the search index."""
     from ..engine.index import index_library
@@ -175,6 +177,9 @@ def index(
         _fail(f"{library}: not a folder; give the folder that holds your music")
     if address is not None and engine != EngineName.ray:
         _fail("--address needs --engine ray")
+    if rebuild and watch:
+        _fail("--rebuild and --watch together would rebuild on every change: run `genrerec index --rebuild` once, "
+              "then --watch")
     eng = None
     if engine == EngineName.ray:
         from ..engine.ray import RayEngine
@@ -190,7 +195,7 @@ def index(
         out.print(f"watching {esc(library)} for changes (Ctrl-C stops)", highlight=False)
         run(lambda: watch_library(library, db, m, on_index=lambda s: _show_index(library, s, as_json), **kw))
         return
-    _show_index(library, run(lambda: index_library(library, db, m, **kw)), as_json)
+    _show_index(library, run(lambda: index_library(library, db, m, rebuild=rebuild, **kw)), as_json)
 
 
 def _show_index(library: Path, s, as_json: bool) -> None:
