@@ -262,7 +262,10 @@ def serve(
     db: Optional[Path] = typer.Option(None, help="Catalog folder."),
     host: str = typer.Option("127.0.0.1", help="Address to listen on; anything but loopback requires a token."),
     port: int = typer.Option(8750, min=0, max=65535, help="Port (0: any free port)."),
-    token: Optional[str] = typer.Option(None, help="Access token (default: generated for a non-loopback --host)."),
+    token_file: Optional[Path] = typer.Option(None, "--token-file", help="File holding the access token, readable "
+                                              "only by you (chmod 600); or set GENREREC_TOKEN. Default for a "
+                                              "non-loopback --host: generated, written to a private file."),
+    token: Optional[str] = typer.Option(None, hidden=True, help="Refused: `ps` shows it to every local user."),
 ) -> None:
     """A local web app: the library as a map, audio, and a playlist builder; plus the
     Subsonic API at /rest/ on the same port, for Subsonic clients (users: `genrerec user add`)."""
@@ -271,13 +274,21 @@ def serve(
         from ..web.server import serve as serve_fn
     except ImportError as e:
         _fail(f"the web app needs FastAPI and uvicorn ({e.name} is missing): pip install 'genrerec[web]'")
-    if token is not None and len(token) < 16:
-        _fail("--token must be at least 16 characters")
+    if token is not None:
+        _fail("--token on the command line shows the token to every local user (ps, /proc); put it in the "
+              "GENREREC_TOKEN environment variable, or in a file only you can read: --token-file FILE (chmod 600)")
+    from ..web.server import read_token
+
+    try:
+        secret, secret_from = read_token(token_file)
+    except ServeError as e:
+        _fail(str(e))
     source = db or library or Path.cwd()
 
     def go():
+        cfg = ServeConfig(host=host, port=port, token=secret, token_source=secret_from)
         try:
-            serve_fn(source, ServeConfig(host=host, port=port, token=token), announce=lambda s: print(s, flush=True))
+            serve_fn(source, cfg, announce=lambda s: print(s, flush=True))
         except ServeError as e:
             _fail(str(e))
 
