@@ -165,7 +165,7 @@ def recommend(
         _fail(f"--temperature must be a finite number >= 0, got {temperature}")
     if order not in ("mix", "smooth"):
         _fail(f"--order must be 'mix' or 'smooth', got {order!r}")
-    _check_format(fmt)
+    _check_format(fmt, output)
     if max_per_artist < 0:
         _fail(f"--max-per-artist must be 0 (no cap) or more, got {max_per_artist}")
     check_controls(min_duration, max_duration, max_per_album)
@@ -209,11 +209,16 @@ def _never_empty(recs, rec, kw: dict | None = None) -> None:
               "run `genrerec index` to update the catalog")
 
 
-def _check_format(fmt: Optional[str]) -> None:
-    from ..playlists.formats import FORMATS
+def _check_format(fmt: Optional[str], output: Optional[Path] = None) -> None:
+    from ..playlists.formats import FORMATS, check_output
 
     if fmt is not None and fmt not in FORMATS:
         _fail(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+    if output is not None:
+        try:
+            check_output(output, fmt)
+        except ValueError as e:
+            _fail(f"--output {display(e)}")
 
 
 def smooth(rec, recs):
@@ -226,17 +231,20 @@ def smooth(rec, recs):
 
 
 def _write_playlist(rec, output: Path, recs, absolute: bool, fmt: Optional[str], quiet: bool) -> None:
-    from ..playlists.formats import Entry, format_for, write_playlist
+    from ..playlists.formats import Entry, entries_written, format_for, write_playlist
 
     if os.path.isdir(output):
         _fail(f"--output {display(output)}: is a folder; give a file name, e.g. {display(output / 'playlist.m3u8')}")
     entries = [Entry(r.path, rec.info[r.track_id].artist, rec.info[r.track_id].title, rec.info[r.track_id].duration,
                      r.score) for r in recs]
+    written = entries_written(output, entries, not absolute, fmt)
     try:
         write_playlist(output, entries, relative=not absolute, fmt=fmt)
     except OSError as e:
         _fail(f"--output {display(output)}: cannot write the playlist ({e.strerror or e})")
-    (err if quiet else out).print(f"wrote {esc(output)} ({len(recs)} tracks, {format_for(output, fmt)})",
+    left = len(entries) - written  # the count actually written, never the count asked for
+    why = f"; {left} left out: their names cannot be one M3U line (--format xspf keeps them)" if left else ""
+    (err if quiet else out).print(f"wrote {esc(output)} ({written} tracks, {format_for(output, fmt)}{esc(why)})",
                                   highlight=False)
 
 
@@ -325,7 +333,7 @@ def path(
 
     if n < 2:
         _fail(f"--n must be at least 2 (the two ends), got {n}")
-    _check_format(fmt)
+    _check_format(fmt, output)
     check_controls(min_duration, max_duration, max_per_album)
     rec = _open(library, db, [start, end])
     kw = controls(rec, min_duration, max_duration, exclude_tag, exclude_genre, max_per_album, not_in)
