@@ -137,8 +137,10 @@ def _prepare(worker: LibraryWorker, cfg: ServeConfig):
 def _server(app):
     import uvicorn
 
+    from .protocol import BoundedHeaderProtocol
+
     return uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
-                                         timeout_graceful_shutdown=2))
+                                         timeout_graceful_shutdown=2, http=BoundedHeaderProtocol))
 
 
 def serve(source: str | os.PathLike, cfg: ServeConfig, announce: Callable[[str], None] = print) -> None:

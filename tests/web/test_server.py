@@ -118,3 +118,27 @@ def test_listening_socket_sends_small_answers_at_once():
         assert s.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
     finally:
         s.close()
+
+
+@pytest.mark.parametrize("sent", [b"", b"GET /api/st", b"GET /api/stats HTTP/1.1\r\nHost: 127.0.0.1\r\n"])
+def test_a_client_that_never_finishes_its_headers_is_dropped(tmp_path, monkeypatch, sent):
+    """Slowloris: nothing, half a request line, or headers without their blank line are closed within a bound."""
+    import time
+
+    from genrerec.web.protocol import BoundedHeaderProtocol
+    from genrerec.web.server import ServeConfig, running
+
+    monkeypatch.setattr(BoundedHeaderProtocol, "header_timeout", 1.0)
+    lib = make_web_library(tmp_path / "music", per_genre=2, audio=False)
+    with running(lib, ServeConfig(port=0)) as (url, worker):
+        port = int(url.rsplit(":", 1)[1].strip("/"))
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+            t0 = time.monotonic()
+            s.sendall(sent)
+            try:
+                got = s.recv(1024)
+            except ConnectionResetError:
+                got = b""
+            assert got == b"" and time.monotonic() - t0 < 8  # closed by the server, not by our 10 s timeout
+        with urllib.request.urlopen(url + "api/stats", timeout=10) as r:  # a client that finishes is served
+            assert json.load(r)["tracks"] == 6
