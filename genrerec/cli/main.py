@@ -21,6 +21,8 @@ from .common import _bar, _expand_folders, _fail, _open, app, out, run
 
 # --- classification ---------------------------------------------------------
 
+_AUDIO_KINDS = ".mp3, .flac, .ogg, .opus, .wav, .m4a and other audio files"
+
 @app.command()
 def classify(
     files: List[Path] = typer.Argument(..., help="Audio files, or folders (their audio, recursively)."),
@@ -36,7 +38,10 @@ def classify(
     from ..models.inference import load_model
 
     m = run(lambda: load_model(model))
+    given = files
     files = _expand_folders(files)
+    if not files:
+        _fail(f"no audio found in {', '.join(display(f) for f in given)} (looked for {_AUDIO_KINDS})")
     results, failed = {}, 0
     for f in files:
         try:
@@ -48,18 +53,32 @@ def classify(
     if as_json:
         print(json.dumps(results, indent=2))
     else:
-        t = Table("file", "genres", *(["tags"] if m.tags and top_tags else []))
+        from .playlists import fit
+
+        with_tags = bool(m.tags and top_tags)
+        t = Table("file", "genres", *(["tags"] if with_tags else []))
+        t.columns[0].no_wrap = True
+        width = max(24, (out.width - 12) // 2 if with_tags else out.width - 40)  # the rest for genres (and tags)
         for f, r in results.items():
+            name = esc(fit(display(_file_label(f)), width))  # "Artist - Title", or the file and its folders
             if "error" in r:
-                t.add_row(esc(f), f"[red]{esc(r['error'])}[/]")
+                t.add_row(name, f"[red]{esc(r['error'])}[/]")
             else:
                 cells = ["  ".join(f"{g} {p:.0%}" for g, p in list(r["genres"].items())[:top])]
-                if m.tags and top_tags:
+                if with_tags:
                     cells.append(esc(", ".join(r["tags"])))
-                t.add_row(esc(f), *cells)
+                t.add_row(name, *cells)
         out.print(t)
     if failed or not files:
         raise typer.Exit(1 if 0 < failed < len(files) else 2)
+
+
+def _file_label(f: str) -> str:
+    """ "Artist - Title" from the file's tags, else the path as given."""
+    from ..library.scan import read_tags
+
+    tags = read_tags(Path(f)) if os.path.isfile(f) else {}
+    return f"{tags['artist']} - {tags['title']}" if tags.get("artist") and tags.get("title") else f
 
 
 @app.command()
@@ -195,7 +214,11 @@ def index(
         out.print(f"watching {esc(library)} for changes (Ctrl-C stops)", highlight=False)
         run(lambda: watch_library(library, db, m, on_index=lambda s: _show_index(library, s, as_json), **kw))
         return
-    _show_index(library, run(lambda: index_library(library, db, m, rebuild=rebuild, **kw)), as_json)
+    s = run(lambda: index_library(library, db, m, rebuild=rebuild, **kw))
+    _show_index(library, s, as_json)
+    if not (s.indexed or s.unchanged or s.moved or s.removed or s.failed):
+        _fail(f"{display(library)}: no audio found (looked for {_AUDIO_KINDS}, in every folder but hidden "
+              "ones); give the folder that holds your music")
 
 
 def _show_index(library: Path, s, as_json: bool) -> None:

@@ -72,26 +72,47 @@ def _history(rec, items: list[str], listens: list[Path] = (), what: str = "histo
 
 
 def fit(text: str, width: int) -> str:
-    """Shorten to `width`, keeping what tells tracks apart: for a path, the file
-    name and as many parent folders as fit (`top/…/album/track.ogg`); for other
-    text, an ellipsis a third of the way in (the title at the end stays)."""
-    if len(text) <= width:
+    """Shorten to `width` terminal cells (wide characters count two), keeping what tells tracks
+    apart: for a path, the file name and as many folders above it as fit, shortened from the left
+    (`…/album/track.ogg`); for other text ("Artist - Title"), an ellipsis a third of the way in."""
+    from rich.cells import cell_len
+
+    if cell_len(text) <= width:
         return text
     parts = text.split("/")
-    if len(parts) > 1 and len(parts[-1]) <= width < len(parts[-1]) + 2:
-        return parts[-1]
-    if len(parts) > 2 and len(parts[-1]) + 2 <= width:
+    if len(parts) > 1:
         tail = parts[-1]
-        for p in reversed(parts[1:-1]):
-            if len(p) + len(tail) + len(parts[0]) + 4 > width:
+        for p in reversed(parts[:-1]):
+            if cell_len(f"…/{p}/{tail}") > width:
                 break
             tail = f"{p}/{tail}"
-        head = parts[0] if len(parts[0]) + len(tail) + 3 <= width else ""
-        return f"{head}/…/{tail}" if head else f"…/{tail}"
+        if tail != parts[-1]:
+            return f"…/{tail}"
+        both = f"{parts[-2]}/{parts[-1]}"  # not even the parent folder whole: as much of it as fits
+        if cell_len(parts[-1]) + 3 <= width:
+            return "…" + _right_cells(both, width - 1)
+        if cell_len(parts[-1]) + 2 <= width:
+            return f"…/{parts[-1]}"
+        text = parts[-1]
     if width < 6:
-        return text[-width:]
+        return _right_cells(text, width)
     head = (width - 1) // 3
-    return text[:head] + "…" + text[len(text) - (width - 1 - head):]
+    return _left_cells(text, head) + "…" + _right_cells(text, width - 1 - cell_len(_left_cells(text, head)))
+
+
+def _left_cells(text: str, cells: int) -> str:
+    from rich.cells import cell_len
+
+    out = ""
+    for ch in text:
+        if cell_len(out + ch) > cells:
+            break
+        out += ch
+    return out
+
+
+def _right_cells(text: str, cells: int) -> str:
+    return _left_cells(text[::-1], cells)[::-1]
 
 
 def _print_recs(rec, recs, as_json: bool, title: str, score: str = "score") -> None:
@@ -105,13 +126,15 @@ def _print_recs(rec, recs, as_json: bool, title: str, score: str = "score") -> N
               + "".join(f", {esc(t)}" for t in list(r.tags)[:1]) for r in recs]  # and the top tag, if any
     because = [rec.label(rec.id_of_path(r.because)) if r.because else "" for r in recs]
     labels = [rec.label(r.track_id) for r in recs]
-    fixed = 16 + len(str(len(recs))) + 5 + max([len(g) for g in genres] + [6])  # borders, '#', score, genres
+    from rich.cells import cell_len  # terminal cells: a Japanese name is twice as wide as its length
+
+    fixed = 16 + len(str(len(recs))) + 5 + max([cell_len(g) for g in genres] + [6])  # borders, '#', score, genres
     room = max(24, out.width - fixed)
     cols = ["#", "track", score, "genre, tag" if rec.tag_names else "genre"] + (["because of"] if any(because) else [])
     if not any(because):
         room += 3
-    w_track = min(max([len(x) for x in labels] + [5]), room * 3 // 5 if any(because) else room)
-    w_because = min(max([len(b) for b in because] + [10]), room - w_track)
+    w_track = min(max([cell_len(x) for x in labels] + [5]), room * 3 // 5 if any(because) else room)
+    w_because = min(max([cell_len(b) for b in because] + [10]), room - w_track)
     where = os.path.relpath(rec.root) if rec.root.is_relative_to(Path.cwd()) else str(rec.root)
     t = Table(title=esc(title), caption=f"in {esc(where)}")
     for col in cols:
