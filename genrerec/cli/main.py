@@ -169,22 +169,24 @@ class EngineName(str, Enum):
 @app.command()
 def index(
     library: Path = typer.Argument(..., help="Music folder (walked recursively)."),
-    db: Optional[Path] = typer.Option(None, help="Catalog folder (default LIBRARY/.genrerec)."),
-    model: Optional[Path] = typer.Option(None, help="Checkpoint file, or v1 / v2 for a shipped model (default: v2, MusiCNN)."),
-    workers: Optional[int] = typer.Option(None, min=0, help="Decoding processes, or Ray workers with "
+    db: Optional[Path] = typer.Option(None, metavar="DIR", help="Catalog folder (default LIBRARY/.genrerec)."),
+    model: Optional[Path] = typer.Option(None, metavar="FILE", help="Checkpoint file, or v1 / v2 for a shipped "
+                                         "model (default: v2, MusiCNN)."),
+    workers: Optional[int] = typer.Option(None, metavar="N", help="Decoding processes, or Ray workers with "
                                           "--engine ray (default: CPU count, or every CPU of the cluster)."),
-    retry_failed: bool = typer.Option(False, help="Retry files that failed before."),
+    retry_failed: bool = typer.Option(False, "--retry-failed", help="Retry files that failed before."),
     engine: EngineName = typer.Option(EngineName.local, help="local (this machine) or ray (a Ray cluster; "
                                "pip install 'genrerec[ray]'; the library must be at the same path on every node)."),
     address: Optional[str] = typer.Option(None, help="With --engine ray: the cluster to join (auto, "
                                           "ray://HOST:10001); default: start Ray on this machine."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
     follow_external_links: bool = typer.Option(
-        False, help="Also follow links that lead outside the library (never into /proc, /sys, /dev)."),
+        False, "--follow-external-links", help="Also follow links that lead outside the library (never into /proc, "
+        "/sys, /dev)."),
     watch: bool = typer.Option(False, "--watch", help="Keep running: re-index a few seconds after files change "
                                "(Ctrl-C stops; pip install 'genrerec[watch]')."),
-    rebuild: bool = typer.Option(False, "--rebuild", help="Rebuild the catalog from the audio: the old one is "
-                                 "moved aside (catalog.sqlite.damaged-TIME), never deleted. For a damaged catalog."),
+    rebuild: bool = typer.Option(False, "--rebuild", help="Rebuild a damaged catalog from the audio (the old "
+                                 "one is kept beside it, renamed .damaged-TIME)."),
 ) -> None:
     """Index a music folder: embed new/changed tracks, drop removed ones, build the search index."""
     from ..engine.index import index_library
@@ -196,6 +198,8 @@ def index(
         _fail(f"{library}: not a folder; give the folder that holds your music")
     if address is not None and engine != EngineName.ray:
         _fail("--address needs --engine ray")
+    if workers is not None and workers < 0:
+        _fail(f"--workers must be 0 (decode in this process) or more, got {workers}")
     if rebuild and watch:
         _fail("--rebuild and --watch together would rebuild on every change: run `genrerec index --rebuild` once, "
               "then --watch")

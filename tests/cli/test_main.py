@@ -136,3 +136,14 @@ def test_failed_files_are_counted_once(tmp_path, tiny_model):
     index_library(lib, model=tiny_model, workers=0, show_progress=False)
     s = index_library(lib, model=tiny_model, workers=0, show_progress=False)
     assert (s.unchanged, len(s.failed)) == (1, 1)  # the failed file is not "unchanged" as well
+
+
+def test_index_help_is_readable_at_80_columns():
+    """The option descriptions had 17 columns at 80 (issue 23, user's list)."""
+    r = runner.invoke(app, ["index", "--help"], env={"COLUMNS": "80"}, terminal_width=80)
+    lines = r.output.splitlines()
+    db = next(line for line in lines if "--db" in line)
+    start = db.index("Catalog folder")
+    assert max(len(line) for line in lines) <= 80 and db.rindex("│") - 1 - start >= 30, r.output  # help column
+    for name in ("--db", "--workers", "--engine", "--follow-external-links", "--rebuild", "--watch"):
+        assert any(name in line for line in lines), name
