@@ -18,8 +18,8 @@ from pathlib import Path
 from .errors import LibraryError
 
 # C0/C1 controls, DEL, the Unicode line/paragraph separators some players treat as newlines, and the
-# bidirectional overrides/isolates (U+202E turns "gpj.exe" around on screen: Trojan Source)
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u0085\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# bidirectional marks, overrides and isolates (U+202E turns "gpj.exe" around on screen: Trojan Source)
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u0085\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 SYSTEM_TREES = ("/proc", "/sys", "/dev")  # never walked, even with --follow-external-links
 PRIVATE_DIR_MODE = 0o700
 PRIVATE_FILE_MODE = 0o600

@@ -29,7 +29,7 @@ from ..media.transcode import browser_playable
 from ..playlists.m3u import write_m3u
 from ..recommend.recommender import Recommender
 from ..recommend.results import RecommendError
-from ..safety import NotRegularFileError, UnsafePathError, open_beneath
+from ..safety import NotRegularFileError, UnsafePathError, display, open_beneath
 from .projection import cached_projection
 from .tags import track_tags
 
@@ -91,7 +91,8 @@ class WebLibrary:
         for row, (tid, rel) in enumerate(zip(rec.ids.tolist(), rec.rels)):
             title, artist, album, duration = meta.get(tid, (None, None, None, None))
             text = os.fsdecode(rel)
-            self.tracks.append(TrackInfo(tid, text, rec.tag_label(tid) or short_name(text), artist, title, album,
+            name = display(rec.tag_label(tid) or short_name(text))  # no bidi override reorders it on the page
+            self.tracks.append(TrackInfo(tid, text, name, artist, title, album,
                                          duration, int(top[row]),
                                          "direct" if browser_playable(text) else "transcode"))
         self.by_id = {t.id: t for t in self.tracks}

@@ -66,3 +66,14 @@ def test_duplicates_and_tables_print_no_escapes_newlines_or_overrides(odd_names,
         assert r.exit_code == 0 and "\x1b" not in r.output and "\u202e" not in r.output, r.output
     record("`stats --duplicates`, `similar`, `recommend` with names holding ESC sequences, a newline and U+202E",
            "one line per duplicate group; control characters and overrides shown as '?'")
+
+
+def test_every_bidi_control_is_neutralised_in_names_and_playlist_lines(tmp_path):
+    from genrerec.playlists.m3u import write_m3u
+    from genrerec.safety import clean_tag, display, one_line
+
+    controls = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+    for c in controls:
+        assert display(f"a{c}b") == "a?b" and clean_tag(f"A{c}B") == "A B" and not one_line(f"a{c}b.wav"), ascii(c)
+    text = write_m3u(tmp_path / "p.m3u8", [tmp_path / "x.wav"], titles=["T" + controls + "U"]).read_text()
+    assert not any(c in text for c in controls)
