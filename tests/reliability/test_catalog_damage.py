@@ -78,9 +78,10 @@ def test_damage_inside_the_catalog_is_one_line_and_rebuild_recovers(indexed, tin
     assert r.exit_code == 0 and '"tracks": 12' in r.output, r.output
     r = runner.invoke(app, ["similar", track, "-n", "3"])
     assert r.exit_code == 0, r.output
+    why = seen["stats"].split("catalog is damaged (", 1)[1].split("); run", 1)[0]
     record(f"catalog with {how}: " + ", ".join(seen),
-           f"exit 2, one line: {seen['stats'].split(': ', 1)[1][:150]}; `index --rebuild` moved it aside "
-           "(catalog.sqlite.damaged-TIME, byte for byte) and rebuilt 12/12 tracks")
+           f"exit 2, one line: catalog.sqlite: catalog is damaged ({why}); run `genrerec index --rebuild`...; "
+           "`index --rebuild` moved it aside (catalog.sqlite.damaged-TIME, byte for byte) and rebuilt 12/12 tracks")
 
 
 def test_rebuild_refuses_watch(indexed, tiny_model_path):

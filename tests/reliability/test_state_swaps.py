@@ -62,8 +62,8 @@ def test_catalog_folder_swapped_for_a_link_mid_run_writes_nothing_there(library,
     assert r.exit_code == 2 and len(r.output.strip().splitlines()) == 1 and "symbolic link" in r.output, r.output
     assert os.listdir(target) == []
     record(f"`index` while LIB/.genrerec is moved away and replaced by a link to another folder, {when}",
-           f"stopped, nothing written in the link's target: {msg.split(': ', 1)[1][:110]}...; the next run: "
-           "one line, exit 2 (a link)")
+           f"stopped with one line, nothing written in the link's target ({msg.split(': ', 1)[1].split(';')[0]}); "
+           "the next run: one line, exit 2 (a link)")
 
 
 @pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="needs root to chown")
