@@ -86,7 +86,10 @@ class Catalog:
         self.read_only = False
         try:
             try:
-                self.db = GuardedConnection(sqlite3.connect(str(self.path), timeout=BUSY_TIMEOUT_S,
+                # mode=rw: SQLite never creates the file itself (it was created above, privately, without following
+                # a link): a folder swapped for a link at this moment makes the open fail instead of creating there
+                uri = "file:" + urllib.parse.quote(os.fsencode(self.path.absolute())) + "?mode=rw"
+                self.db = GuardedConnection(sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_S,
                                                             isolation_level=None), self.shown)
                 self.db.execute("PRAGMA journal_mode=WAL")
             except sqlite3.OperationalError:
