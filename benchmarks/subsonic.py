@@ -11,8 +11,10 @@ server's memory with 20,000 tracks reported.
   as Subsonic clients do; every time includes parsing the JSON answer;
 * sync: search3 with query "" and songCount=500, songOffset 0, 500, ... until a
   short page, each page's songs counted (the sync must see every track once);
-* findSonicPath (count=25) between random pairs, a few calls: it builds the
-  neighbour graph of the whole library (genrerec.recommend.paths) each time;
+* findSonicPath (count=25) between random pairs: the first call builds the
+  neighbour graph of the whole library (genrerec.recommend.paths, batched index
+  searches) and is reported on its own; the graph is then kept until the
+  catalog changes, so the later calls (p50/p95) are the route search alone;
 * getSonicSimilarTracks (count=20) and getSimilarSongs2 (count=50, the instant
   mix: Recommender.recommend at the default temperature) for random seed songs;
   the first of each is warm-up and not counted.
@@ -77,7 +79,7 @@ def main() -> None:
     ap.add_argument("--tracks", type=int, default=20_000)
     ap.add_argument("--page", type=int, default=500)
     ap.add_argument("--requests", type=int, default=200, help="timed calls per sonic endpoint")
-    ap.add_argument("--paths", type=int, default=3, help="timed findSonicPath calls (each walks the whole library)")
+    ap.add_argument("--paths", type=int, default=20, help="timed findSonicPath calls after the first (graph build)")
     ap.add_argument("--out", type=Path, default=DOCS)
     args = ap.parse_args()
 
@@ -128,10 +130,11 @@ def main() -> None:
                 if i:
                     mix.append(ms)
             paths = []
-            for a, b in rng.choice(ids, (args.paths, 2), replace=False):
+            for a, b in rng.choice(ids, (args.paths + 1, 2), replace=False):
                 body, ms = c.call("findSonicPath", startSongId=a, endSongId=b, count=25)
                 assert body["sonicMatch"][0]["entry"]["id"] == a and body["sonicMatch"][-1]["entry"]["id"] == b
                 paths.append(ms)
+            graph_ms, paths = paths[0], paths[1:]
             mem_end = memory(p.pid)
             load = [round(x, 2) for x in os.getloadavg()]
         finally:
@@ -144,8 +147,10 @@ def main() -> None:
          "target": "p95 < 50", "met": pct(sonic, 95) < 50},
         {"metric": "getSimilarSongs2 count=50, p50 / p95 ms", "value": f"{pct(mix, 50)} / {pct(mix, 95)}",
          "target": "p95 < 100", "met": pct(mix, 95) < 100},
-        {"metric": f"findSonicPath count=25, mean of {args.paths} calls, ms", "value": round(float(np.mean(paths)), 1),
+        {"metric": "findSonicPath count=25, first call (builds the neighbour graph), ms", "value": round(graph_ms),
          "target": "-", "met": "-"},
+        {"metric": f"findSonicPath count=25, {args.paths} later calls, p50 / p95 ms",
+         "value": f"{pct(paths, 50)} / {pct(paths, 95)}", "target": "-", "met": "-"},
         {"metric": "server memory after start-up, RSS MiB", "value": mem_start.get("VmRSS"), "target": "report",
          "met": "-"},
         {"metric": "server memory at the end, RSS / peak MiB",
@@ -153,8 +158,10 @@ def main() -> None:
     ]
     res = {"tracks": args.tracks, "page": args.page, "requests": args.requests, "server_start_s": round(start_s, 2),
            "sync_s": round(sync_s, 3), "sonic_ms": {"p50": pct(sonic, 50), "p95": pct(sonic, 95)},
-           "mix_ms": {"p50": pct(mix, 50), "p95": pct(mix, 95)}, "path_ms": [round(x, 1) for x in paths], "memory_start_mib": mem_start,
-           "memory_end_mib": mem_end, "load_average": load, "rows": rows, "environment": environment()}
+           "mix_ms": {"p50": pct(mix, 50), "p95": pct(mix, 95)}, "path_first_ms": round(graph_ms, 1),
+           "path_ms": {"p50": pct(paths, 50), "p95": pct(paths, 95), "all": [round(x, 1) for x in paths]},
+           "memory_start_mib": mem_start, "memory_end_mib": mem_end, "load_average": load, "rows": rows,
+           "environment": environment()}
     args.out.mkdir(parents=True, exist_ok=True)
     atomic_write_json(args.out / "subsonic.json", res)
     md = ["# Subsonic API speed", "",

@@ -29,7 +29,11 @@ def api_reference() -> str:
                 lines += [_doc(obj), ""]
             if kind == "exception":
                 continue
-            for mname, m in obj.__dict__.items():
+            members = {}  # its own methods first, then those of genrerec base classes (Recommender's Mixes)
+            for base in obj.__mro__:
+                if base.__module__.startswith("genrerec"):
+                    members.update({k: v for k, v in base.__dict__.items() if k not in members})
+            for mname, m in members.items():
                 if mname.startswith("_") and mname != "__init__":
                     continue
                 fn = m.__func__ if isinstance(m, (classmethod, staticmethod)) else m
@@ -45,16 +49,19 @@ def api_reference() -> str:
     return "\n".join(lines)
 
 
-def argument_help(app) -> dict[tuple[str, str], str]:
+def argument_help(app, prefix: str = "") -> dict[tuple[str, str], str]:
     """(command, argument) -> help text: click 8.3 drops the help typer gives
-    its arguments, so it is read from the command functions' defaults."""
+    its arguments, so it is read from the command functions' defaults (sub-apps'
+    commands as "group command")."""
     out = {}
     for c in app.registered_commands:
-        name = c.name or c.callback.__name__.replace("_", "-")
+        name = prefix + (c.name or c.callback.__name__.replace("_", "-"))
         for pname, par in inspect.signature(c.callback).parameters.items():
             h = getattr(par.default, "help", None)
             if h:
                 out[(name, pname)] = h
+    for g in app.registered_groups:
+        out.update(argument_help(g.typer_instance, f"{prefix}{g.name} "))
     return out
 
 
@@ -70,8 +77,12 @@ def cli_reference() -> str:
     arg_help = argument_help(app)
     lines = ["# CLI reference", "", "Generated from the typer app by `make docs` — do not edit by hand.", "",
              "```", "genrerec [--verbose] COMMAND [ARGS]...", "```", ""]
-    for name, cmd in root.commands.items():
-        ctx = click.Context(cmd, info_name=name, parent=click.Context(root, info_name="genrerec"))
+    todo = [(name, cmd, click.Context(root, info_name="genrerec")) for name, cmd in root.commands.items()]
+    while todo:
+        name, cmd, parent = todo.pop(0)
+        ctx = click.Context(cmd, info_name=name.rpartition(" ")[2], parent=parent)
+        if isinstance(cmd, click.Group):  # a sub-app (`genrerec user`, `genrerec mpd`): its commands follow it
+            todo[:0] = [(f"{name} {sub}", c, ctx) for sub, c in cmd.commands.items()]
         lines += [f"## `genrerec {name}`", "", (cmd.help or "").strip(), "", "```",
                   f"genrerec {name} " + " ".join(cmd.collect_usage_pieces(ctx)), "```", ""]
         rows = []

@@ -287,12 +287,16 @@ def stats(
 def serve(
     library: Optional[Path] = typer.Argument(None, help="Library folder (default: found from the current folder)."),
     db: Optional[Path] = typer.Option(None, help="Catalog folder."),
-    host: str = typer.Option("127.0.0.1", help="Address to listen on; anything but loopback requires a token."),
+    host: str = typer.Option("127.0.0.1", help="Address to listen on; anything but loopback requires a token, "
+                                                 "and a Subsonic user unless --no-subsonic."),
     port: int = typer.Option(8750, min=0, max=65535, help="Port (0: any free port)."),
     token_file: Optional[Path] = typer.Option(None, "--token-file", help="File holding the access token, readable "
                                               "only by you (chmod 600); or set GENREREC_TOKEN. Default for a "
                                               "non-loopback --host: generated, written to a private file."),
     token: Optional[str] = typer.Option(None, hidden=True, help="Refused: `ps` shows it to every local user."),
+    no_subsonic: bool = typer.Option(False, "--no-subsonic",
+                                     help="No Subsonic API at /rest/ (else a non-loopback --host needs a "
+                                          "Subsonic user: `genrerec user add`)."),
 ) -> None:
     """A local web app: the library as a map, audio, and a playlist builder; plus the
     Subsonic API at /rest/ on the same port, for Subsonic clients (users: `genrerec user add`)."""
@@ -313,7 +317,7 @@ def serve(
     source = db or library or Path.cwd()
 
     def go():
-        cfg = ServeConfig(host=host, port=port, token=secret, token_source=secret_from)
+        cfg = ServeConfig(host=host, port=port, token=secret, token_source=secret_from, subsonic=not no_subsonic)
         try:
             serve_fn(source, cfg, announce=lambda s: print(s, flush=True))
         except ServeError as e:

@@ -20,6 +20,7 @@ from typer.core import TyperCommand
 from ..recommend.recommender import DEFAULT_MAX_PER_ARTIST, DEFAULT_TEMPERATURE
 from ..safety import display
 from ..safety import markup_escape as esc
+from .artists import artist_plays, print_similar_artists
 from .common import _bar, _fail, _open, app, err, out, run
 from .controls import (check_controls, controls, exclude_genre_opt, exclude_tag_opt, excluded_count,
                        max_duration_opt, max_per_album_opt, min_duration_opt, not_in_opt)
@@ -156,6 +157,9 @@ def recommend(
                                        show_default=False),
     avoid: List[str] = typer.Option([], "--avoid", help="Skipped or disliked tracks (folders, .m3u): never picked, "
                                     "and picks steer away from them.", show_default=False),
+    artist: List[str] = typer.Option([], "--artist", help="Artist radio: this artist's tracks (artist tag, any "
+                                     "case) are the history, so picks are music like theirs; their own tracks "
+                                     "are left out unless --include-history. Repeatable.", show_default=False),
     n: int = typer.Option(20, "--n", "-n", help="Playlist length."),
     temperature: float = typer.Option(DEFAULT_TEMPERATURE, "--temperature", "-t",
                                       help="0 = closest matches; higher = more variety."),
@@ -193,10 +197,13 @@ def recommend(
         _fail(f"--max-per-artist must be 0 (no cap) or more, got {max_per_artist}")
     check_controls(min_duration, max_duration, max_per_album)
     items = list(tracks or []) + list(history)
-    if not items and not listens:
-        _fail("no history: give played tracks (genrerec recommend a.mp3 b.flac), -H played.m3u or --listens FILE")
+    if not items and not listens and not artist:
+        _fail("no history: give played tracks (genrerec recommend a.mp3 b.flac), -H played.m3u, --listens FILE "
+              "or --artist NAME")
     rec = _open(library, db, playlist_tracks(items) + [Path(a) for a in avoid])
-    plays = _history(rec, items, listens)
+    plays = _history(rec, items, listens) if items or listens else {}
+    for tid, w in artist_plays(rec, artist).items():
+        plays[tid] = plays.get(tid, 0.0) + w
     banned = _history(rec, avoid, what="--avoid") if avoid else None
     kw = controls(rec, min_duration, max_duration, exclude_tag, exclude_genre, max_per_album, not_in)
     recs = run(lambda: rec.recommend(plays, n=n, temperature=temperature, exclude_history=not include_history,
@@ -273,8 +280,11 @@ def _write_playlist(rec, output: Path, recs, absolute: bool, fmt: Optional[str],
 
 @app.command()
 def similar(
-    track: Path = typer.Argument(..., help="A track in an indexed library."),
-    n: int = typer.Option(10, "--n", "-n", help="How many tracks."),
+    track: Optional[Path] = typer.Argument(None, help="A track in an indexed library.", show_default=False),
+    artist: Optional[str] = typer.Option(None, "--artist", help="Similar artists instead: the artists whose "
+                                         "tracks' mean vector is closest to this artist's, with score and track "
+                                         "count.", show_default=False),
+    n: int = typer.Option(10, "--n", "-n", help="How many tracks (or artists)."),
     min_duration: Optional[float] = min_duration_opt(),
     max_duration: Optional[float] = max_duration_opt(),
     exclude_tag: List[str] = exclude_tag_opt(),
@@ -285,10 +295,19 @@ def similar(
     db: Optional[Path] = typer.Option(None, help="Catalog folder."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
-    """Tracks most similar to one track (one copy of each recording, at most --max-per-album per album)."""
+    """Tracks most similar to one track (one copy of each recording, at most --max-per-album per album),
+    or with --artist NAME the most similar artists."""
     if n <= 0:
         _fail(f"--n must be at least 1, got {n}")
+    if (track is None) == (artist is None):
+        _fail("give one track (genrerec similar song.mp3) or --artist NAME" + (", not both" if track else ""))
     check_controls(min_duration, max_duration, max_per_album)
+    if artist is not None:
+        if min_duration is not None or max_duration is not None or exclude_tag or exclude_genre or not_in:
+            _fail("--min/--max-duration, --exclude-tag, --exclude-genre and --not-in choose tracks; with --artist "
+                  "leave them out")
+        print_similar_artists(_open(library, db, []), artist, n, as_json)
+        return
     rec = _open(library, db, [track])
     kw = controls(rec, min_duration, max_duration, exclude_tag, exclude_genre, max_per_album, not_in)
     recs = run(lambda: rec.similar(track, n, **kw))

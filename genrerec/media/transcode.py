@@ -1,10 +1,11 @@
-"""Audio for players: files they play as they are, MP3 transcodes of the rest.
+"""Audio for players: files they play as they are, MP3 (or, when asked, Ogg Opus) transcodes of the rest.
 
 Browsers play MP3, WAV, FLAC, Ogg/Opus, AAC/M4A and WebM directly; those are
 streamed from the handle `safety.open_beneath` opened (media.stream). Others
 (AIFF, AU, WMA, Matroska audio, ...) are decoded with PyAV from that same
-handle and re-encoded to MP3 into a private on-disk cache, within bounds a
-hostile file cannot stretch:
+handle and re-encoded to MP3 (Ogg Opus for a Subsonic client that asks for
+`format=opus`) into a private on-disk cache, within bounds a hostile file
+cannot stretch:
 
 - at most MAX_TRANSCODE_S of audio: the container's duration, else the
   catalog's, and in any case the decoded time (a Matroska file may report none);
@@ -42,6 +43,27 @@ BITRATE = 192_000
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class Target:
+    """An output format: container, encoder, sample rates the encoder takes (the source's kept when
+    listed, else the first), and the encoder's sample format."""
+
+    name: str
+    container: str
+    codec: str
+    suffix: str
+    media_type: str
+    rates: tuple[int, ...]
+    bitrate: int
+    sample_format: str
+
+
+TARGETS = {
+    "mp3": Target("mp3", "mp3", "libmp3lame", ".mp3", "audio/mpeg", (44100, 48000), BITRATE, "fltp"),
+    "opus": Target("opus", "ogg", "libopus", ".opus", "audio/ogg", (48000,), 128_000, "flt"),  # libopus: 48 kHz
+}
+
+
 class TranscodeError(Exception):
     """The file cannot be turned into something a browser plays."""
 
@@ -63,10 +85,14 @@ def _too_long() -> TranscodeError:
 
 
 def transcode_to(src_fd: int, dst: str | os.PathLike, duration: float | None = None,
-                 cancel: threading.Event | None = None, bitrate: int = BITRATE) -> None:
-    """Decode the open file `src_fd` (closed here) and write it to `dst` as MP3 (stereo or mono as the
-    source, 44.1/48 kHz kept, else 44.1 kHz). `duration` is the catalog's, used when the container has none."""
+                 cancel: threading.Event | None = None, bitrate: int | None = None, target: str = "mp3") -> None:
+    """Decode the open file `src_fd` (closed here) and write it to `dst` as `target` (a TARGETS key):
+    MP3 (stereo or mono as the source, 44.1/48 kHz kept, else 44.1 kHz) or Ogg Opus (48 kHz).
+    `duration` is the catalog's, used when the container has none."""
     import av
+
+    tg = TARGETS[target]
+    bitrate = bitrate or tg.bitrate
 
     try:
         with os.fdopen(src_fd, "rb") as f, av.open(f) as src:
@@ -81,13 +107,13 @@ def transcode_to(src_fd: int, dst: str | os.PathLike, duration: float | None = N
             if known and max(known) > MAX_TRANSCODE_S:
                 raise _too_long()
             channels = 1 if stream.codec_context.channels == 1 else 2
-            rate = stream.codec_context.sample_rate if stream.codec_context.sample_rate in (44100, 48000) else 44100
+            rate = stream.codec_context.sample_rate if stream.codec_context.sample_rate in tg.rates else tg.rates[0]
             layout = "mono" if channels == 1 else "stereo"
             decoded = 0.0
-            with av.open(os.fspath(dst), "w", format="mp3") as out_file:
-                out = out_file.add_stream("libmp3lame", rate=rate, layout=layout)
+            with av.open(os.fspath(dst), "w", format=tg.container) as out_file:
+                out = out_file.add_stream(tg.codec, rate=rate, layout=layout)
                 out.bit_rate = bitrate
-                resampler = av.AudioResampler(format="fltp", layout=layout, rate=rate)
+                resampler = av.AudioResampler(format=tg.sample_format, layout=layout, rate=rate)
                 for frame in src.decode(stream):
                     if cancel is not None and cancel.is_set():
                         raise TranscodeCancelled("no request is waiting for it any more")
@@ -110,13 +136,14 @@ class Job:
     """One transcode in flight; `future` gives the cached file's path."""
 
     key: str
+    target: str = "mp3"
     future: Future = field(default_factory=Future)
     cancel: threading.Event = field(default_factory=threading.Event)
     waiters: int = 0
 
 
 class Transcoder:
-    """Shared, bounded MP3 transcodes cached on disk in `cache_dir` (a private temp folder when None
+    """Shared, bounded MP3 / Ogg Opus transcodes cached on disk in `cache_dir` (a private temp folder when None
     or not writable). Thread-safe; `start()` + `release()` bracket each request's wait."""
 
     def __init__(self, cache_dir: str | os.PathLike | None = None, cache_bytes: int = CACHE_BYTES,
@@ -142,11 +169,12 @@ class Transcoder:
             return list(self._jobs.values())
 
     @staticmethod
-    def key_of(fd: int) -> str:
+    def key_of(fd: int, target: str = "mp3") -> str:
         """The cache name of an open source file: same inode, size and mtime, same transcode."""
         st = fstat_regular(fd, "transcode source")
-        ident = f"{st.st_dev}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}:{BITRATE}"
-        return hashlib.sha256(ident.encode()).hexdigest()[:32] + ".mp3"
+        tg = TARGETS[target]
+        ident = f"{st.st_dev}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}:{tg.bitrate}"
+        return hashlib.sha256(ident.encode()).hexdigest()[:32] + tg.suffix
 
     def cached(self, key: str) -> int | None:
         """An fd of the cached transcode, or None."""
@@ -160,11 +188,15 @@ class Transcoder:
             pass
         return fd
 
-    def start(self, src_fd: int, duration: float | None = None) -> Job:
-        """A job for the open source file (closed here): the one in flight for it, else a new one.
-        A finished job's future is already done. Call release(job) when no longer waiting."""
+    def start(self, src_fd: int, duration: float | None = None, target: str = "mp3") -> Job:
+        """A job turning the open source file (closed here) into `target` (a TARGETS key): the one in
+        flight for it, else a new one. A finished job's future is already done. Call release(job) when
+        no longer waiting."""
+        if target not in TARGETS:
+            os.close(src_fd)
+            raise TranscodeError(f"unknown transcode format {target!r}; one of {', '.join(TARGETS)}")
         try:
-            key = self.key_of(src_fd)
+            key = self.key_of(src_fd, target)
         except BaseException:
             os.close(src_fd)
             raise
@@ -174,7 +206,7 @@ class Transcoder:
                 job.waiters += 1
                 os.close(src_fd)
                 return job
-            job = Job(key, waiters=1)
+            job = Job(key, target, waiters=1)
             fd = self.cached(key)
             if fd is not None:
                 os.close(fd)
@@ -200,7 +232,7 @@ class Transcoder:
                     os.close(src_fd)
                     raise TranscodeCancelled("no request is waiting for it any more")
                 with atomic_path(self.cache_dir / job.key, mode=0o600) as tmp:
-                    transcode_to(src_fd, tmp, duration, job.cancel)
+                    transcode_to(src_fd, tmp, duration, job.cancel, target=job.target)
             self._evict()
             result, error = self.cache_dir / job.key, None
         except BaseException as e:  # noqa: BLE001 - handed to the waiters
@@ -217,7 +249,7 @@ class Transcoder:
     def _evict(self) -> None:
         """Least recently used transcodes out until the cache is under its cap."""
         files = []
-        for p in self.cache_dir.glob("*.mp3"):
+        for p in (p for tg in TARGETS.values() for p in self.cache_dir.glob("*" + tg.suffix)):
             try:
                 st = p.stat()
             except OSError:
@@ -235,6 +267,6 @@ class Transcoder:
 
 
 def open_transcode(job: Job) -> tuple[int, int]:
-    """(fd, size) of a finished job's MP3."""
+    """(fd, size) of a finished job's file (an MP3, or Ogg Opus for target "opus")."""
     fd = open_nofollow(job.future.result())
     return fd, os.fstat(fd).st_size

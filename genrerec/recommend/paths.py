@@ -3,6 +3,9 @@
 `song_path` walks from track A to track B through the library: the cheapest
 route in the graph of each track's nearest neighbours, where a step costs the
 square of its distance (1 - similarity), so many small steps beat one jump.
+The graph (`NeighbourGraph`, compact arrays) is built with batched index
+searches once per catalog snapshot and kept on the Recommender
+(`library_graph`): a path call after the first is only the route search.
 The route is then fitted to n tracks: a longer one keeps the n tracks whose
 largest step is smallest (dynamic programming), a shorter one gets tracks
 inserted into its largest steps, each chosen to sit between its neighbours and
@@ -17,11 +20,14 @@ from __future__ import annotations
 import heapq
 import math
 from dataclasses import dataclass
+from typing import Callable, Iterator
 
 import numpy as np
 
 GRAPH_NEIGHBOURS = 12  # edges per track in the neighbour graph
 ALBUM_RETRIES = 5  # routes tried before a path keeps an album over max_per_album
+GRAPH_CHUNK = 1024  # queries per batched index search while building the graph
+EDGE_CHUNK = 16384  # edges whose costs are computed at once (bounds the temporary memory)
 
 
 @dataclass
@@ -34,18 +40,75 @@ class PathStats:
     monotone: float  # share of steps that come closer to B
 
 
-def _graph(vectors: np.ndarray, knn) -> dict[int, dict[int, float]]:
-    """Symmetric neighbour graph: row -> {row: step cost}."""
-    g: dict[int, dict[int, float]] = {r: {} for r in range(len(vectors))}
-    for r in range(len(vectors)):
-        for q in knn(vectors[r], GRAPH_NEIGHBOURS + 1):
-            if q != r:
-                cost = max(0.0, 1.0 - float(vectors[r] @ vectors[q])) ** 2 + 1e-9
-                g[r][q] = g[q][r] = cost
-    return g
+class NeighbourGraph:
+    """The symmetric neighbour graph as compressed rows: row u's neighbours are
+    nbr[indptr[u]:indptr[u + 1]], each with its step cost (1 - similarity)^2 + 1e-9.
+    About 12 bytes an edge (at most 2 x GRAPH_NEIGHBOURS edges a track)."""
+
+    def __init__(self, indptr: np.ndarray, nbr: np.ndarray, cost: np.ndarray):
+        self.indptr, self.nbr, self.cost = indptr, nbr, cost
+
+    def __len__(self) -> int:
+        return len(self.indptr) - 1
+
+    def neighbours(self, u: int) -> Iterator[tuple[int, float]]:
+        s, e = int(self.indptr[u]), int(self.indptr[u + 1])
+        return zip(self.nbr[s:e].tolist(), self.cost[s:e].tolist())
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.indptr.nbytes + self.nbr.nbytes + self.cost.nbytes)
 
 
-def _cheapest(g: dict[int, dict[int, float]], a: int, b: int, usable) -> list[int] | None:
+def build_graph(vectors: np.ndarray, knn_rows: Callable[[np.ndarray, int], np.ndarray]) -> NeighbourGraph:
+    """Each row linked both ways to its GRAPH_NEIGHBOURS nearest rows. `knn_rows(matrix, k)` gives,
+    for each query row of `matrix`, the k nearest rows (-1 where fewer exist), as one batched search."""
+    n = len(vectors)
+    src_parts, dst_parts = [], []
+    for s in range(0, n, GRAPH_CHUNK):
+        found = np.asarray(knn_rows(vectors[s:s + GRAPH_CHUNK], GRAPH_NEIGHBOURS + 1), np.int64)
+        r = np.repeat(np.arange(s, s + len(found), dtype=np.int64), found.shape[1])
+        q = found.ravel()
+        keep = (q >= 0) & (q != r)
+        src_parts.append(r[keep])
+        dst_parts.append(q[keep])
+    src, dst = (np.concatenate(p) if p else np.zeros(0, np.int64) for p in (src_parts, dst_parts))
+    key = np.unique(np.concatenate([src * n + dst, dst * n + src]))  # both directions, each edge once, sorted
+    a, b = key // max(n, 1), key % max(n, 1)
+    cost = np.empty(len(key), np.float64)
+    for s in range(0, len(key), EDGE_CHUNK):
+        va, vb = vectors[a[s:s + EDGE_CHUNK]], vectors[b[s:s + EDGE_CHUNK]]
+        sim = np.einsum("ij,ij->i", va, vb).astype(np.float64)
+        cost[s:s + EDGE_CHUNK] = np.maximum(0.0, 1.0 - sim) ** 2 + 1e-9
+    indptr = np.searchsorted(a, np.arange(n + 1)).astype(np.int64)
+    return NeighbourGraph(indptr, b.astype(np.int32), cost)
+
+
+def library_graph(rec) -> NeighbourGraph:
+    """The Recommender's neighbour graph, built on first use and kept until its catalog snapshot
+    changes (`Recommender.refresh` loads a new generation, with new vectors and index)."""
+    key = (rec.generation, id(rec.vectors), len(rec.ids))
+    cached = getattr(rec, "_path_graph", None)
+    if cached is not None and cached[0] == key:
+        return cached[1]
+
+    ids_all = np.asarray(rec.ids, np.int64)
+    order = np.argsort(ids_all, kind="stable")
+    sorted_ids = ids_all[order]
+
+    def knn_rows(matrix: np.ndarray, k: int) -> np.ndarray:
+        """Catalog ids found -> rows (rec.row_of, vectorised); -1 for none or an id not in the snapshot."""
+        _, ids = rec.search(np.ascontiguousarray(matrix, np.float32), k)
+        pos = np.clip(np.searchsorted(sorted_ids, ids), 0, max(len(sorted_ids) - 1, 0))
+        hit = (ids >= 0) & (sorted_ids[pos] == ids) if len(sorted_ids) else np.zeros(ids.shape, bool)
+        return np.where(hit, order[pos], -1)
+
+    graph = build_graph(rec.vectors, knn_rows)
+    rec._path_graph = (key, graph)
+    return graph
+
+
+def _cheapest(g: NeighbourGraph, a: int, b: int, usable) -> list[int] | None:
     dist, prev, heap = {a: 0.0}, {}, [(0.0, a)]
     while heap:
         d, u = heapq.heappop(heap)
@@ -56,7 +119,7 @@ def _cheapest(g: dict[int, dict[int, float]], a: int, b: int, usable) -> list[in
             return path[::-1]
         if d > dist[u]:
             continue
-        for v, c in g[u].items():
+        for v, c in g.neighbours(u):
             if v != b and not usable(v):
                 continue
             if d + c < dist.get(v, math.inf):
@@ -88,25 +151,32 @@ def _keep_n(vectors: np.ndarray, route: list[int], n: int) -> list[int]:
     return [route[i] for i in rows[::-1]]
 
 
-def song_path(vectors: np.ndarray, knn, start: int, end: int, n: int, usable) -> list[int]:
+def song_path(vectors: np.ndarray, knn, start: int, end: int, n: int, usable,
+              graph: NeighbourGraph | None = None) -> list[int]:
     """Rows from `start` to `end` (both included), n in all when the library allows.
 
     `knn(vec, k)` returns the rows nearest to vec; `usable(row)` says whether a
-    row may be on the path (one copy per recording, file still there)."""
-    route = _cheapest(_graph(vectors, knn), start, end, usable) or [start, end]
+    row may be on the path (one copy per recording, file still there); `graph`
+    is the neighbour graph of `vectors` (built here from `knn` when not given)."""
+    if graph is None:
+        graph = build_graph(vectors, lambda m, k: np.array([(knn(v, k) + [-1] * k)[:k] for v in m], np.int64))
+    route = _cheapest(graph, start, end, usable) or [start, end]
     b = vectors[end]
     route = _forward_only(vectors, route)
     worst = max(1.0 - float(vectors[u] @ vectors[w]) for u, w in zip(route, route[1:]))
     if len(route) > n:
         return _keep_n(vectors, route, n)
+    near: dict[tuple[int, int], list[int]] = {}
     while len(route) < n:
         steps = [1.0 - float(vectors[route[i]] @ vectors[route[i + 1]]) for i in range(len(route) - 1)]
         placed = False
         for i in np.argsort(steps)[::-1]:  # the largest step first
             u, w = route[i], route[i + 1]
             lo, hi = float(vectors[u] @ b), float(vectors[w] @ b)
-            mid = vectors[u] + vectors[w]
-            for r in knn(mid / max(np.linalg.norm(mid), 1e-12), GRAPH_NEIGHBOURS * 4):
+            if (u, w) not in near:  # the same gap is tried again after each insertion elsewhere
+                mid = vectors[u] + vectors[w]
+                near[u, w] = knn(mid / max(np.linalg.norm(mid), 1e-12), GRAPH_NEIGHBOURS * 4)
+            for r in near[u, w]:
                 if r in route or not usable(r) or not lo <= float(vectors[r] @ b) <= hi:
                     continue
                 if 1.0 - min(vectors[r] @ vectors[u], vectors[r] @ vectors[w]) <= worst + 1e-6:
@@ -183,8 +253,10 @@ def recommender_path(rec, a, b, n: int, controls=None):
         return not gone[tid]
 
     cap = controls.max_per_album if controls else None
+    graph = library_graph(rec)
     for _ in range(ALBUM_RETRIES + 1):
-        rows = _one_per_recording(rec, song_path(rec.vectors, knn, rec.row_of[ta], rec.row_of[tb], n, usable))
+        rows = _one_per_recording(rec, song_path(rec.vectors, knn, rec.row_of[ta], rec.row_of[tb], n, usable,
+                                                 graph))
         over = _over_album_cap(rec, rows[1:-1], cap) if cap else []
         if not over:
             break

@@ -27,7 +27,8 @@ down by their similarity to avoided tracks, and holds each artist to
 `max_per_artist` picks unless nothing else is left to fill the playlist.
 The playlist controls (durations, excluded tags and genres, `max_per_album`,
 `not_in`) are keyword arguments of `recommend`, `similar` and `path`; see
-`controls`.
+`controls`. Tag mixes, artist radio and similar artists, and the library's
+clusters are methods too (see `mixes`).
 """
 
 from __future__ import annotations
@@ -47,18 +48,18 @@ from ..library.names import tags_from_name
 from ..library.vectors import GENRE_WEIGHT, combined_vectors, load_or_rebuild_index
 from ..safety import check_state_dir, display, exists
 from .controls import DEFAULT_MAX_PER_ALBUM, Controls, album_keys
+from .mixes import DEFAULT_TEMPERATURE, Mixes  # the default lives in results.py (recommend and mix share it)
 from .paths import recommender_path
 from .picks import AVOID_POOL, POOL_GROWTH, SIM_SCALE, PickFilter, gumbel_top_k
 from .results import History, Recommendation, RecommendError, TrackRef, _check_n, _check_temperature
 from .tastes import Taste, allocate, cluster_tastes
 
-DEFAULT_TEMPERATURE = 0.5  # CLI and API default: a varied but faithful mix
 DEFAULT_MAX_PER_ARTIST = 3  # picks per artist (tags) before other artists are preferred
 MAX_PLAY_COUNT = 1e9  # weights past this overflow float sums (1e308 each: inf) and drown every other track
 
 
 
-class Recommender:
+class Recommender(Mixes):
     """Playlists from a library indexed with `genrerec index`.
 
     Example:

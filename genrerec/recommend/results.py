@@ -11,6 +11,7 @@ from typing import Mapping, Sequence, Union
 
 import numpy as np
 
+DEFAULT_TEMPERATURE = 0.5  # CLI, API and web default (recommend and mix): a varied but faithful mix
 TrackRef = Union[str, os.PathLike, int]
 History = Union[Sequence[TrackRef], Mapping[TrackRef, float], Sequence[tuple[TrackRef, float]]]
 

@@ -5,10 +5,11 @@ opened once beneath the library root without following links out
 (`safety.open_beneath`): what is served, transcoded or read for its picture is
 that handle, never the path opened again. `stream` sends the original bytes with
 HTTP ranges unless the client asks for another format or a lower bit rate, then
-an MP3 from the web app's transcoder (genrerec.media.transcode: shared per file,
-bounded in length and in how many run at once). Cover art is the picture embedded
-in the first song, else a cover/folder/front image in its folder: never a link,
-never outside the library, at most MAX_IMAGE_BYTES; `size` resizes (Pillow) to a JPEG.
+an MP3 (Ogg Opus for `format=opus`) from the web app's transcoder
+(genrerec.media.transcode: shared per file, bounded in length and in how many run
+at once). Cover art is the picture embedded in the first song, else a
+cover/folder/front image in its folder: never a link, never outside the library,
+at most MAX_IMAGE_BYTES; `size` resizes (Pillow) to a JPEG.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from pathlib import Path
 from fastapi.responses import Response
 
 from ..media.stream import FdResponse
-from ..media.transcode import TranscodeError, open_transcode
+from ..media.transcode import TARGETS, TranscodeError, open_transcode
 from ..safety import UnsafePathError, is_within, open_beneath
 from .library import Song
 from .registry import Ctx, endpoint
@@ -48,13 +49,13 @@ def open_song(ctx: Ctx, s: Song) -> int:
         raise SubsonicError(NOT_FOUND, f"song {s.id} cannot be served: {e}") from None
 
 
-def _transcoded(ctx: Ctx, fd: int, s: Song, range_header: str | None):
-    """Work for a server thread (not the library thread): the shared MP3 transcode, with ranges.
-    The transcoder makes one bit rate (its default) whatever maxBitRate asks."""
+def _transcoded(ctx: Ctx, fd: int, s: Song, range_header: str | None, target: str = "mp3"):
+    """Work for a server thread (not the library thread): the shared transcode (MP3, or Ogg Opus for
+    target "opus"), with ranges. The transcoder makes one bit rate per format whatever maxBitRate asks."""
     tc = ctx.shared.transcoder
 
     def work() -> Response:
-        job = tc.start(fd, s.duration or None)
+        job = tc.start(fd, s.duration or None, target)
         try:
             job.future.result(timeout=600)
             out, size = open_transcode(job)
@@ -64,7 +65,7 @@ def _transcoded(ctx: Ctx, fd: int, s: Song, range_header: str | None):
             raise SubsonicError(GENERIC, f"cannot transcode this song: {e}") from None
         finally:
             tc.release(job)
-        return FdResponse(out, size, "audio/mpeg", range_header)
+        return FdResponse(out, size, TARGETS[target].media_type, range_header)
     return work
 
 
@@ -79,7 +80,7 @@ def stream(ctx: Ctx):
     too_big = max_k > 0 and file_k > max_k and fmt != "raw"
     if not (wants_other or too_big):
         return FdResponse(fd, os.fstat(fd).st_size, s.content_type, ctx.headers.get("range"))
-    return _transcoded(ctx, fd, s, ctx.headers.get("range"))
+    return _transcoded(ctx, fd, s, ctx.headers.get("range"), "opus" if fmt == "opus" else "mp3")
 
 
 @endpoint("download")

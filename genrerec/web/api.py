@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field
 
 from ..media.stream import FdResponse
 from ..media.transcode import Job, Transcoder, TranscodeError, media_type, open_transcode
+from ..recommend.results import DEFAULT_TEMPERATURE
 from .builder import ControlFields, add_builder_routes, controls_kw
 from .library import LibraryWorker, WebError
 
@@ -49,7 +50,7 @@ class HistoryRequest(BaseModel):
 
 class RecommendRequest(HistoryRequest, ControlFields):
     n: int = Field(15, ge=1, le=500, description="Playlist length.")
-    temperature: float = Field(0.3, ge=0, le=10, allow_inf_nan=False,
+    temperature: float = Field(DEFAULT_TEMPERATURE, ge=0, le=10, allow_inf_nan=False,
                                description="0 = closest matches; higher = further afield.")
     seed: int | None = Field(None, ge=0, lt=2**32, description="Same seed, same playlist; omitted: a new one.")
     exclude: list[Annotated[int, Field(ge=0)]] = Field(default_factory=list, max_length=MAX_HISTORY,

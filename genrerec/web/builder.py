@@ -3,19 +3,29 @@ controls (the same names and defaults as the CLI's options), an avoid list,
 similar-to-a-track, a path from A to B and a tag mix.
 
 Kept apart from `api` (routes and security) and `library` (the served
-catalog): `add_builder_routes` adds /api/path and /api/mix; /api/recommend and
-/api/similar take the controls through `ControlFields` / `controls_kw`.
+catalog): `add_builder_routes` adds /api/config (the defaults the page starts
+from, the CLI's), /api/path, /api/mix and /api/map/clusters (the map coloured
+by cluster); /api/recommend and /api/similar take the controls through
+`ControlFields` / `controls_kw`.
 """
 
 from __future__ import annotations
 
+import secrets
+import time
 from typing import Annotated
 
+from fastapi import Query
 from pydantic import BaseModel, Field
 
+from ..recommend.clusters import AUTO_K_MAX, cluster_labels, library_clusters
 from ..recommend.controls import DEFAULT_MAX_PER_ALBUM
+from ..recommend.results import DEFAULT_TEMPERATURE
+from .library import WebError
 
 MAX_WORDS = 50  # tags or genres in one request
+DEFAULT_N = 15  # the page's playlist length
+MAX_CLUSTERS = 50
 
 
 class ControlFields(BaseModel):
@@ -63,10 +73,73 @@ def path_json(lib, req: PathRequest) -> dict:
             "largest_step": round(st.largest_step, 4), "direct_step": round(st.direct_step, 4)}
 
 
+class MixRequest(ControlFields):
+    tags: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(
+        ..., min_length=1, max_length=10, description="Style/mood tags (see /api/config); picks carry every one.")
+    n: int = Field(DEFAULT_N, ge=1, le=500, description="Playlist length.")
+    temperature: float = Field(DEFAULT_TEMPERATURE, ge=0, le=10, allow_inf_nan=False,
+                               description="0 = the top-ranked tracks; higher = further down the ranking.")
+    seed: int | None = Field(None, ge=0, lt=2**32, description="Same seed, same playlist; omitted: a new one.")
+
+
+def config_json(lib) -> dict:
+    """What the builder starts from: the CLI's defaults, and the catalog's tags and genres."""
+    return {"temperature": DEFAULT_TEMPERATURE, "n": DEFAULT_N, "max_per_album": DEFAULT_MAX_PER_ALBUM,
+            "path_n": PathRequest.model_fields["n"].default, "tags": list(lib.tag_names), "genres": list(lib.genres)}
+
+
+def brief(lib, r) -> dict:
+    return {**lib.by_id[r.track_id].brief(), "score": r.score, "genres": dict(list(r.genres.items())[:3]),
+            "tags": dict(list(r.tags.items())[:3])}
+
+
+def mix_json(lib, req: MixRequest) -> dict:
+    """A tag mix under the controls (avoided tracks never in it)."""
+    t0 = time.perf_counter()
+    seed = secrets.randbelow(2**31) if req.seed is None else req.seed
+    recs = lib.rec.mix(list(req.tags), n=req.n, temperature=req.temperature, seed=seed, **controls_kw(req, True))
+    return {"seed": seed, "tags": list(req.tags), "temperature": req.temperature,
+            "picks": [brief(lib, r) for r in recs], "server_ms": round((time.perf_counter() - t0) * 1000, 2)}
+
+
+def clusters_json(lib, k: int | str, seed: int) -> dict:
+    """Cluster number of every map point (in /api/map order), and each cluster's name and size;
+    computed once per catalog generation, k and seed."""
+    cache = vars(lib).setdefault("_clusters_cache", {})  # one entry: the latest k and seed
+    key = (lib.generation, k, seed)
+    if key not in cache:
+        groups, scores = library_clusters(lib.rec, k, seed)
+        cache.clear()
+        cache[key] = (groups, scores, cluster_labels(lib.rec, groups))
+    groups, scores, labels = cache[key]
+    row = lib.rec.row_of
+    return {"k": len(groups), "seed": seed, "auto": k == "auto", "silhouette": {str(a): b for a, b in scores.items()},
+            "names": [c.name for c in groups], "sizes": [len(c.track_ids) for c in groups],
+            "labels": [int(labels[row[t.id]]) for t in lib.tracks]}
+
+
 def add_builder_routes(r, worker) -> None:
-    """/api/path (and the tag mix) on the API router."""
+    """/api/config, /api/path, /api/mix and /api/map/clusters on the API router."""
     lib = worker.lib
+
+    @r.get("/config", summary="The builder's defaults (the CLI's) and the catalog's tags and genres")
+    async def config():
+        return await worker(config_json, lib)
 
     @r.post("/path", summary="A playlist moving smoothly from one track to another")
     async def path(req: PathRequest):
         return await worker(path_json, lib, req)
+
+    @r.post("/mix", summary="A playlist of the tracks the model tags most strongly")
+    async def mix(req: MixRequest):
+        return await worker(mix_json, lib, req)
+
+    @r.get("/map/clusters", summary="The library's clusters (seeded k-means) per map point")
+    async def map_clusters(k: Annotated[str, Query(pattern=r"^(auto|[0-9]{1,3})$",
+                                                   description=f"clusters, or auto (2..{AUTO_K_MAX})")] = "auto",
+                           seed: Annotated[int, Query(ge=0, lt=2**32)] = 0):
+        kk: int | str = k if k == "auto" else int(k)
+        if kk != "auto" and not 1 <= kk <= MAX_CLUSTERS:
+            raise WebError(f"k must be 1..{MAX_CLUSTERS} or auto, got {k}", 422)
+        return await worker(clusters_json, lib, kk, seed)
+

@@ -30,6 +30,7 @@ class ServeConfig:
     host: str = "127.0.0.1"
     port: int = 8750
     token: str | None = None  # required for a non-loopback host; generated when not given
+    subsonic: bool = True  # answer the Subsonic API at /rest/ (off: --no-subsonic)
     token_source: str | None = None  # where the token came from, for the announcement (never the token itself)
 
 
@@ -104,7 +105,8 @@ def _url(host: str, sock: socket.socket) -> str:
 
 def _users(worker: LibraryWorker, cfg: ServeConfig):
     """The Subsonic user store beside the catalog. With no user every /rest/ call is refused
-    (error 40), on loopback and elsewhere alike: no address ever serves the API without a login."""
+    (error 40): no address ever serves the API without a login, and a non-loopback one does not
+    start at all (require_users_off_loopback)."""
     import sqlite3
 
     from ..subsonic.users import UserStore
@@ -116,19 +118,41 @@ def _users(worker: LibraryWorker, cfg: ServeConfig):
 
 
 def add_user_command(worker: LibraryWorker) -> str:
+    """The command that adds a Subsonic user to this library (--library when the catalog is the
+    library's own .genrerec folder, else --db)."""
     import shlex
 
-    return f"genrerec user add NAME --db {shlex.quote(str(worker.lib.rec.db_dir))}"
+    rec = worker.lib.rec
+    if Path(rec.db_dir).resolve() == (Path(rec.root) / ".genrerec").resolve():
+        return f"genrerec user add NAME --library {shlex.quote(str(rec.root))}"
+    return f"genrerec user add NAME --db {shlex.quote(str(rec.db_dir))}"
+
+
+def require_users_off_loopback(worker: LibraryWorker, cfg: ServeConfig, users) -> None:
+    """The security rule for --host: an address other machines can reach serves the Subsonic API
+    only with at least one user, so a fresh install never listens on the network with a /rest/
+    that nobody can log in to or that someone could race to claim. Raises ServeError (the CLI:
+    one line, exit 2) naming the command that adds a user; --no-subsonic (cfg.subsonic False)
+    turns the API off, and then the web app's token rule alone applies."""
+    if not cfg.subsonic or is_loopback(cfg.host):
+        return
+    if users is None:
+        raise ServeError(f"--host {cfg.host}: the catalog folder is not writable, so it cannot keep "
+                         "Subsonic users; serve with --no-subsonic for the web app alone")
+    if not users.names():
+        raise ServeError(f"--host {cfg.host} needs a Subsonic user first: {add_user_command(worker)} "
+                         "(or serve with --no-subsonic for the web app alone)")
 
 
 def _prepare(worker: LibraryWorker, cfg: ServeConfig):
     loopback = is_loopback(cfg.host)
     token = cfg.token or (None if loopback else secrets.token_urlsafe(24))
-    if token and not cfg.token:
-        cfg.token_source = f"the file {save_generated_token(token)} (generated; readable only by you)"
     hosts = LOOPBACK_HOSTS if loopback else None
-    users = _users(worker, cfg)
+    users = _users(worker, cfg) if cfg.subsonic else None
     worker.users = users
+    require_users_off_loopback(worker, cfg, users)
+    if token and not cfg.token:  # only once the server will start
+        cfg.token_source = f"the file {save_generated_token(token)} (generated; readable only by you)"
     app = create_app(worker, token=token, allowed_hosts=hosts, users=users)
     worker.run(worker.lib.warm_up)
     return app, token
@@ -151,18 +175,21 @@ def serve(source: str | os.PathLike, cfg: ServeConfig, announce: Callable[[str],
         sock = _bind(cfg.host, cfg.port)
         url = _url(cfg.host, sock)
         n = len(worker.lib.tracks)
-        announce(f"genrerec: {n} tracks from {worker.lib.rec.root} at {url}  (Ctrl-C to stop)")
-        if token:  # where the token is, never the token: terminals are logged and shared
-            announce(f"access token: in {cfg.token_source or 'the configuration'}; open {url}?token=TOKEN")
-        if token and not is_loopback(cfg.host):
-            announce("anyone who can reach this address and has the token can browse and play the library")
-        names = worker.users.names() if worker.users is not None else None
-        if names is None:
-            announce("Subsonic API off: the catalog folder is not writable, so it cannot keep users")
-        else:
-            announce(f"Subsonic API: {_url(cfg.host, sock)} (users: {', '.join(names)})" if names else
-                     f"Subsonic API: {_url(cfg.host, sock)} has no user yet; add one: {add_user_command(worker)}")
-        try:
+        try:  # from the first line printed on, a Ctrl-C is a clean stop (a client may send it at once)
+            announce(f"genrerec: {n} tracks from {worker.lib.rec.root} at {url}  (Ctrl-C to stop)")
+            if token:  # where the token is, never the token: terminals are logged and shared
+                announce(f"access token: in {cfg.token_source or 'the configuration'}; open {url}?token=TOKEN")
+            if token and not is_loopback(cfg.host):
+                announce("anyone who can reach this address and has the token can browse and play the library")
+            names = worker.users.names() if worker.users is not None else None
+            if not cfg.subsonic:
+                announce("Subsonic API off (--no-subsonic)")
+            elif names is None:
+                announce("Subsonic API off: the catalog folder is not writable, so it cannot keep users")
+            else:
+                api = _url(cfg.host, sock)
+                announce(f"Subsonic API: {api} (users: {', '.join(names)})" if names else
+                         f"Subsonic API: {api} has no user yet; add one: {add_user_command(worker)}")
             _server(app).run(sockets=[sock])
         except KeyboardInterrupt:  # uvicorn re-raises the Ctrl-C it handled, after a clean shutdown
             pass

@@ -1,4 +1,5 @@
-"""The light install's path: `genrerec index`, `recommend`, `similar` and `classify` never import torch.
+"""The light install's path: `genrerec index`, `recommend`, `similar`, `mix`, `clusters` and `classify`
+never import torch.
 
 Each command runs in a fresh interpreter whose import system refuses torch, torchaudio and
 torchvision and writes down every attempt: an attempt anywhere (even one caught and
@@ -55,6 +56,8 @@ def test_index_recommend_similar_classify_never_import_torch(tmp_path):
         ["index", str(lib), "--db", str(db)],  # no-op re-index
         ["recommend", str(lib / "low0.wav"), "--db", str(db), "-n", "3", "-o", str(tmp_path / "mix.m3u8")],
         ["similar", str(lib / "high1.wav"), "--db", str(db), "-n", "3"],
+        ["mix", "--tag", "rock", "--db", str(db), "-n", "3"],
+        ["clusters", "-k", "2", "--db", str(db), "-o", str(tmp_path / "clusters")],
         ["classify", str(lib / "mid2.wav"), "--json"],
     ]
     for args in runs:

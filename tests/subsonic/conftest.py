@@ -59,7 +59,9 @@ def embed_flac_picture(path: Path, picture: bytes, mime: str = "image/png") -> N
     path.write_bytes(bytes(out) + data[pos:])
 
 
-def make_subsonic_library(root: Path, dim: int = 16, seed: int = 0) -> Path:
+def make_subsonic_library(root: Path, dim: int = 16, seed: int = 0, tagged_files: bool = False) -> Path:
+    """The library above. `tagged_files`: every file FLAC with its tags in the file too (Vorbis
+    comments), so that a server reading tags itself (supysonic) sees the same artists and albums."""
     rng = np.random.default_rng(seed)
     cat = Catalog(root / ".genrerec" / "catalog.sqlite")
     centers = rng.standard_normal((len(GENRES), dim)) * 2
@@ -71,14 +73,20 @@ def make_subsonic_library(root: Path, dim: int = 16, seed: int = 0) -> Path:
             folder = root / (artist or "misc") / album
             folder.mkdir(parents=True, exist_ok=True)
             gi = GENRES.index(kind)
+            fmt = "FLAC" if tagged_files else fmt
             for i in range(n):
                 ext = "flac" if fmt == "FLAC" else "wav"
                 path = folder / f"{i + 1:02d} {kind} {i}.{ext}"
-                sf.write(str(path), synth(kind, 2.0, seed=i), 16000, format=fmt)
-                e = centers[gi] + rng.uniform(0.2, 1.0) * rng.standard_normal(dim)
-                logits = np.eye(len(GENRES))[gi] * 3 + 0.5 * rng.standard_normal(len(GENRES))
                 tags = {"artist": artist, "title": f"{kind.title()} song {i + 1}", "album": album,
                         "genre": kind.title()} if artist else {}
+                with sf.SoundFile(str(path), "w", 16000, 1, format=fmt) as f:
+                    if tagged_files:
+                        for k, v in {**tags, "tracknumber": str(i + 1) if tags else None}.items():
+                            if v:
+                                setattr(f, k, v)
+                    f.write(synth(kind, 2.0, seed=i))
+                e = centers[gi] + rng.uniform(0.2, 1.0) * rng.standard_normal(dim)
+                logits = np.eye(len(GENRES))[gi] * 3 + 0.5 * rng.standard_normal(len(GENRES))
                 rel = os.fsencode(str(path.relative_to(root)))
                 cat.upsert(rel, path.stat().st_size, 1, rel.decode(), status="ok", duration=2.0,
                            model_id="synthetic", genres=np.exp(logits) / np.exp(logits).sum(),

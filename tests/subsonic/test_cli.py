@@ -77,7 +77,7 @@ def test_serve_without_users_prints_the_command_that_adds_one(lib):
     finally:
         _stop(p)
     assert "13 tracks" in first
-    assert "Subsonic API: http://127.0.0.1:" in second and "genrerec user add NAME --db" in second
+    assert "Subsonic API: http://127.0.0.1:" in second and "genrerec user add NAME --library" in second
 
 
 def test_real_serve_with_two_real_clients(lib):

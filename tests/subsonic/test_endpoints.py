@@ -124,6 +124,26 @@ def test_stream_transcodes_on_request_and_download_is_the_file(http, sub_library
     assert d.content == raw.content and "attachment" in d.headers["content-disposition"]
 
 
+def test_stream_format_opus_is_ogg_opus_not_mp3(http, sub_library):
+    import io
+
+    import av
+
+    s = songs(http, "High song 2")[0]
+    r = http.get("/rest/stream", params={**token_auth(), "id": s["id"], "format": "opus"})
+    assert r.status_code == 200 and r.headers["content-type"] == "audio/ogg", r.text[:200]
+    assert r.content[:4] == b"OggS"
+    with av.open(io.BytesIO(r.content)) as c:
+        st = c.streams.audio[0]
+        assert st.codec_context.name == "opus"
+        seconds = sum(f.samples for f in c.decode(st)) / st.codec_context.sample_rate
+    assert abs(seconds - s["duration"]) < 0.1  # the whole song (2 s), not a fragment
+    part = http.get("/rest/stream", params={**token_auth(), "id": s["id"], "format": "opus"},
+                    headers={"Range": "bytes=0-3"})
+    assert part.status_code == 206 and part.content == b"OggS"  # cached, and ranges work on it too
+    assert any(p.suffix == ".opus" for p in (sub_library / ".genrerec" / "transcodes").iterdir())
+
+
 def test_similar_songs_for_an_artist_is_artist_radio(http):
     ar = next(a for i in call(http, "getArtists")["artists"]["index"] for a in i["artist"] if a["name"] == "Highs")
     mix = call(http, "getSimilarSongs", id=ar["id"], count=5)["similarSongs"]["song"]

@@ -138,7 +138,7 @@ def test_two_tracks_and_the_slider_change_the_playlist(page, downloads, site, we
     a, b = _add_from_search(page, "low0"), _add_from_search(page, "high0")
     n = int(page.find_element(By.ID, "n").get_attribute("value"))
     shown = "return genrerec.shown && [genrerec.shown.history, genrerec.shown.temperature, genrerec.shown.exclude]"
-    WebDriverWait(page, WAIT).until(lambda d: js(d, shown) == [[a, b], 0.3, []])
+    WebDriverWait(page, WAIT).until(lambda d: js(d, shown) == [[a, b], 0.5, []])  # the CLI default
     cold = playlist_ids(page)
     assert len(cold) == n
     assert a not in cold and b not in cold
@@ -188,7 +188,7 @@ def test_colour_by_tag_lights_up_when_the_catalog_has_tags(browser, tmp_path):
         browser.get(url)
         wait_ready(browser, WAIT)
         menu = Select(browser.find_element(By.ID, "colour"))
-        assert [o.get_attribute("value") for o in menu.options] == ["genre", "tag:bassy", "tag:happy"]
+        assert [o.get_attribute("value") for o in menu.options] == ["genre", "cluster", "tag:bassy", "tag:happy"]
         menu.select_by_value("tag:bassy")
         WebDriverWait(browser, WAIT).until(lambda d: js(d, "return !!genrerec.map.tagValues"))
         values = js(browser, "return Array.from(genrerec.map.tagValues)")
@@ -196,3 +196,81 @@ def test_colour_by_tag_lights_up_when_the_catalog_has_tags(browser, tmp_path):
         assert values == [1.0 if g == 0 else 0.0 for g in genres]
         assert "bassy" in browser.find_element(By.ID, "legend").text
         assert js(browser, "return genrerec.map.drawCount") == len(genres)
+
+
+# --- the builder's modes, filters and avoid list ---------------------------------------------
+
+def _select(driver, css_id: str, value: str) -> None:
+    from selenium.webdriver.support.ui import Select
+
+    Select(driver.find_element(By.ID, css_id)).select_by_value(value)
+
+
+def _genre_of(driver, ids: list[int]) -> list[str]:
+    return js(driver, "const m = genrerec.map; return arguments[0].map(i => m.data.genres[m.data.genre[m.row.get(i)]])",
+              ids)
+
+
+def test_the_slider_starts_at_the_servers_default(page):
+    from genrerec.recommend.results import DEFAULT_TEMPERATURE
+
+    assert float(page.find_element(By.ID, "temperature").get_attribute("value")) == DEFAULT_TEMPERATURE
+    assert page.find_element(By.ID, "tval").text == f"{DEFAULT_TEMPERATURE:.2f}"
+
+
+def test_similar_mode_with_a_genre_filter_and_the_avoid_list(page):
+    a = _add_from_search(page, "low0")
+    _select(page, "mode", "similar")
+    WebDriverWait(page, WAIT).until(lambda d: (js(d, "return genrerec.shown") or {}).get("track") == a)
+    first = playlist_ids(page)
+    assert first and a not in first and js(page, "return document.getElementById('temperature').disabled")
+    page.find_element(By.ID, "filters").click()  # open the details
+    page.find_element(By.ID, "exgenres").send_keys("low")
+    WebDriverWait(page, WAIT).until(lambda d: js(d, "return genrerec.shown.exclude_genres") == ["low"])
+    assert playlist_ids(page) and "low" not in _genre_of(page, playlist_ids(page))
+    gone = playlist_ids(page)[0]
+    click(page, f'#playlist li[data-id="{gone}"] button.avoid')
+    WebDriverWait(page, WAIT).until(lambda d: gone in (js(d, "return genrerec.shown.avoid") or []))
+    assert gone in list_ids(page, "avoid") and gone not in playlist_ids(page)
+    click(page, f'#avoid li[data-id="{gone}"] button')  # stop avoiding it
+    WebDriverWait(page, WAIT).until(lambda d: js(d, "return genrerec.shown.avoid") == [])
+
+
+def test_path_mode_runs_from_the_first_track_to_the_second(page):
+    a, b = _add_from_search(page, "low0"), _add_from_search(page, "high0")
+    _select(page, "mode", "path")
+    WebDriverWait(page, WAIT).until(lambda d: (js(d, "return genrerec.shown") or {}).get("start") == a)
+    got = playlist_ids(page)
+    assert got[0] == a and got[-1] == b and 3 <= len(got) <= int(page.find_element(By.ID, "n").get_attribute("value"))
+
+
+def test_recommend_mode_takes_the_length_filters(page):
+    _add_from_search(page, "mid0")
+    page.find_element(By.ID, "filters").click()
+    page.find_element(By.ID, "maxdur").send_keys("1")  # every track lasts 3 s
+    WebDriverWait(page, WAIT).until(lambda d: (js(d, "return genrerec.shown") or {}).get("max_duration") == 1)
+    assert playlist_ids(page) == []
+    box = page.find_element(By.ID, "maxdur")
+    box.send_keys(Keys.BACKSPACE, "9")
+    WebDriverWait(page, WAIT).until(lambda d: (js(d, "return genrerec.shown") or {}).get("max_duration") == 9)
+    assert len(playlist_ids(page)) == int(page.find_element(By.ID, "n").get_attribute("value"))
+
+
+def test_tag_mix_and_cluster_colours_on_a_tagged_library(browser, tmp_path):
+    from tests.web.conftest import make_web_library
+
+    lib = make_web_library(tmp_path / "music", per_genre=4, audio=False, tags=["bassy", "happy"])
+    with running(lib) as (url, worker):
+        browser.get(url)
+        wait_ready(browser, WAIT)
+        _select(browser, "mode", "mix")
+        browser.find_element(By.ID, "mixtags").send_keys("bassy")
+        WebDriverWait(browser, WAIT).until(lambda d: (js(d, "return genrerec.shown") or {}).get("tags") == ["bassy"])
+        got = playlist_ids(browser)
+        # "bassy" scores 1 on the low folder only; two per folder (the album cap) before other folders
+        assert got and set(_genre_of(browser, got[:2])) == {"low"}
+        _select(browser, "colour", "cluster")
+        WebDriverWait(browser, WAIT).until(lambda d: js(d, "return !!genrerec.map.clusters"))
+        c = js(browser, "return genrerec.map.clusters")
+        assert len(c["labels"]) == len(GENRES) * 4 and "k = " in browser.find_element(By.ID, "legend").text
+        assert js(browser, "return genrerec.map.drawCount") == len(GENRES) * 4

@@ -84,13 +84,16 @@ def test_generated_token_is_written_private_and_never_printed(tmp_path, monkeypa
     lib = make_web_library(tmp_path / "music", per_genre=2, audio=False)
     said = []
 
+    class Stop(Exception):
+        pass
+
     def announce(line):
         said.append(line)
         if "access token" in line:
-            raise KeyboardInterrupt  # stop before serving: the announcement is what is checked
+            raise Stop  # stop before serving: the announcement is what is checked
 
-    with pytest.raises(KeyboardInterrupt):
-        serve(lib, ServeConfig(host="0.0.0.0", port=0), announce=announce)
+    with pytest.raises(Stop):
+        serve(lib, ServeConfig(host="0.0.0.0", port=0, subsonic=False), announce=announce)
     f = tmp_path / "cache" / "serve-token"
     token = f.read_text().strip()
     assert len(token) >= 16 and os.stat(f).st_mode & 0o077 == 0
@@ -103,10 +106,37 @@ def test_non_loopback_host_requires_the_printed_token(tmp_path, host):
     from genrerec.web.server import ServeConfig, running
 
     lib = make_web_library(tmp_path / "music", per_genre=2, audio=False)
-    with running(lib, ServeConfig(host=host, port=0)) as (url, worker):
+    with running(lib, ServeConfig(host=host, port=0, subsonic=False)) as (url, worker):
         with pytest.raises(urllib.error.HTTPError) as e:
             urllib.request.urlopen(url + "api/stats", timeout=10)
         assert e.value.code == 401
+        assert worker.users is None  # --no-subsonic: no /rest/ at all
+
+
+def test_non_loopback_host_without_a_subsonic_user_refuses_to_start(tmp_path):
+    """The issue's rule: a reachable address never serves a /rest/ nobody can log in to."""
+    pytest.importorskip("cryptography")
+    lib = make_web_library(tmp_path / "music", per_genre=2, audio=False)
+    p = _cli("serve", str(lib), "--host", "0.0.0.0", "--port", "0")
+    out, err = p.communicate(timeout=60)
+    assert p.returncode == 2 and "Traceback" not in err, err
+    assert len(err.strip().splitlines()) == 1 and f"genrerec user add NAME --library {lib}" in err, err
+    assert "--no-subsonic" in err and out == ""
+
+
+def test_non_loopback_host_with_a_subsonic_user_serves_both(tmp_path):
+    pytest.importorskip("cryptography")
+    from genrerec.subsonic.users import UserStore
+    from genrerec.web.server import ServeConfig, running
+
+    lib = make_web_library(tmp_path / "music", per_genre=2, audio=False)
+    store = UserStore(lib / ".genrerec")
+    store.add("bob", "pw")
+    store.close()
+    with running(lib, ServeConfig(host="0.0.0.0", port=0)) as (url, worker):
+        assert worker.users.names() == ["bob"]
+        with urllib.request.urlopen(url + "rest/ping?u=bob&p=pw&f=json&v=1.16.1&c=t", timeout=10) as r:
+            assert json.load(r)["subsonic-response"]["status"] == "ok"
 
 
 def test_listening_socket_sends_small_answers_at_once():

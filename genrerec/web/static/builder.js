@@ -2,11 +2,17 @@
 // The playlist builder: a history (search, map, .m3u), n and a temperature
 // slider; the playlist is recomputed live on every change. Only the newest
 // request's answer is shown, so a fast slider never shows a stale list.
+// Modes: from the history (/api/recommend), similar to the first history
+// track, a path from the first to the second, a tag mix; every mode takes the
+// filters and the avoid list. The defaults (temperature ...) come from
+// /api/config: the same as the CLI's.
 
 const $ = (id) => document.getElementById(id);
 
 const state = {
   history: [],            // [{id, name}]
+  avoid: [],              // [{id, name}]: never picked
+  config: null,           // /api/config
   removed: new Set(),     // picks the listener removed: never offered again
   picks: [],
   seed: 1,
@@ -55,6 +61,23 @@ function renderHistory() {
   $("historyhint").hidden = state.history.length > 0;
 }
 
+// --- avoid list ---
+function addToAvoid(id) {
+  if (state.avoid.some((a) => a.id === id)) return;
+  state.avoid.push({ id, name: state.names.get(id) || `track ${id}` });
+  renderAvoid();
+  refresh();
+}
+
+function renderAvoid() {
+  $("avoid").replaceChildren(...state.avoid.map((a) => el("li", { "data-id": a.id },
+    el("span", { class: "name", text: a.name, title: a.name }),
+    el("button", { title: "Stop avoiding", text: "✕", onclick: () => {
+      state.avoid = state.avoid.filter((x) => x.id !== a.id); renderAvoid(); refresh();
+    } }))));
+  $("avoidhint").hidden = state.avoid.length > 0;
+}
+
 const search = debounce(async (q) => {
   const ul = $("results");
   if (!q.trim()) { ul.replaceChildren(); return; }
@@ -63,6 +86,7 @@ const search = debounce(async (q) => {
     ul.replaceChildren(...r.tracks.map((t) => el("li", { "data-id": t.id },
       el("button", { title: "Play", text: "▶", onclick: () => play(t.id) }),
       el("span", { class: "name", title: t.path }, t.name, el("span", { class: "meta", text: `${t.genre} · ${t.path}` })),
+      el("button", { class: "avoid", title: "Avoid: never pick it", text: "⊘", onclick: () => addToAvoid(t.id) }),
       el("button", { class: "add", title: "Add to history", text: "+", onclick: () => addToHistory(t.id) }))));
     if (r.total > r.tracks.length) ul.append(el("li", { class: "muted", text: `… ${r.total - r.tracks.length} more` }));
   } catch (e) { setStatus(e.message, true); }
@@ -81,38 +105,109 @@ async function loadM3u(file) {
 }
 
 // --- playlist ---
+const HINTS = {
+  recommend: "picks for the listener whose history is below",
+  similar: "the tracks most like the first track of the list below",
+  path: "a smooth path from the first track of the list below to the second",
+  mix: "the tracks the model tags most strongly with every tag given",
+};
+
+function words(id) { return $(id).value.split(",").map((w) => w.trim()).filter(Boolean); }
+function seconds(id) { const v = parseFloat($(id).value); return Number.isFinite(v) && v >= 0 ? v : null; }
+
+function controlFields(extraAvoid) {
+  const c = { min_duration: seconds("mindur"), max_duration: seconds("maxdur"), exclude_tags: words("extags"),
+    exclude_genres: words("exgenres"), avoid: [...new Set([...state.avoid.map((a) => a.id), ...extraAvoid])] };
+  const cap = parseInt($("maxperalbum").value, 10);
+  if (Number.isFinite(cap) && cap >= 0) c.max_per_album = cap; // blank: the server's default for the mode
+  return c;
+}
+
+function query(params) {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) {
+    if (v == null) continue;
+    for (const x of Array.isArray(v) ? v : [v]) q.append(k, x);
+  }
+  return q.toString();
+}
+
+// The request for the current mode: [url, body or undefined (GET), body to record, a reason it cannot run yet]
+function request(mode, n, temperature) {
+  const h = state.history.map((x) => x.id), removed = [...state.removed];
+  if (mode === "recommend") {
+    if (!h.length) return [null, null, null, "add tracks to the history"];
+    const body = { history: h, n, temperature, seed: state.seed, exclude: removed, ...controlFields([]) };
+    return ["/api/recommend", body, body];
+  }
+  const c = controlFields(removed);
+  if (mode === "similar") {
+    if (!h.length) return [null, null, null, "add the track to start from"];
+    const params = { n, ...c };
+    return [`/api/similar/${h[0]}?${query(params)}`, undefined, { track: h[0], ...params }];
+  }
+  if (mode === "path") {
+    if (h.length < 2) return [null, null, null, "add two tracks: where the path starts, then where it ends"];
+    const body = { start: h[0], end: h[1], n: Math.max(2, n), ...c };
+    return ["/api/path", body, body];
+  }
+  const tags = words("mixtags");
+  if (!tags.length) return [null, null, null, "type one or more tags"];
+  const body = { tags, n, temperature, seed: state.seed, ...c };
+  return ["/api/mix", body, body];
+}
+
 async function refresh() {
   const no = ++state.requestNo;
-  const n = Math.max(1, Math.min(200, parseInt($("n").value, 10) || 15));
+  const n = Math.max(1, Math.min(200, parseInt($("n").value, 10) || state.config.n));
   const temperature = parseFloat($("temperature").value);
+  const mode = $("mode").value;
   $("seed").textContent = `seed ${state.seed}`;
-  if (!state.history.length) {
-    state.picks = []; renderPlaylist(); return;
+  const [url, body, shown, missing] = request(mode, n, temperature);
+  if (!url) {
+    state.picks = []; renderPlaylist(); genrerec.shown = { mode, waiting: true, history: state.history.map((x) => x.id) };
+    if (genrerec.ready) setStatus(missing);
+    return;
   }
   try {
-    const body = { history: state.history.map((h) => h.id), n, temperature, seed: state.seed, exclude: [...state.removed] };
-    const r = await api("/api/recommend", body);
+    const r = await api(url, body);
     if (no !== state.requestNo) return; // a newer request is on its way
-    state.picks = r.picks;
+    state.picks = mode === "similar" ? r.similar : mode === "path" ? r.tracks : r.picks;
     renderPlaylist();
-    genrerec.shown = body; // what the list on screen answers (tests wait on it)
-    setStatus(`${r.picks.length} picks at temperature ${temperature.toFixed(2)} (${Math.round(r.server_ms)} ms on the server)`);
+    genrerec.shown = { mode, ...shown }; // what the list on screen answers (tests wait on it)
+    const hot = mode === "recommend" || mode === "mix" ? ` at temperature ${temperature.toFixed(2)}` : "";
+    const ms = r.server_ms != null ? ` (${Math.round(r.server_ms)} ms on the server)` : "";
+    setStatus(`${state.picks.length} picks${hot}${ms}`);
   } catch (e) {
-    if (no === state.requestNo) setStatus(e.message, true);
+    if (no === state.requestNo) { setStatus(e.message, true); genrerec.shown = { mode, error: e.message }; }
   }
 }
+
+function setMode() {
+  const mode = $("mode").value;
+  $("modehint").textContent = HINTS[mode];
+  $("mixrow").hidden = mode !== "mix";
+  $("temperature").disabled = $("reroll").disabled = mode === "similar" || mode === "path";
+  $("historytitle").textContent = mode === "recommend" ? "History" : mode === "mix" ? "History (not used by a mix)"
+    : mode === "similar" ? "Track (the first below)" : "From (first) → to (second)";
+  state.removed.clear();
+  refresh();
+}
 const refreshSoon = debounce(refresh, 60);
+const typedSoon = debounce(refresh, 250); // text fields: once the typing pauses
 
 function renderPlaylist() {
   const ol = $("playlist");
   ol.replaceChildren(...state.picks.map((p) => {
-    const meta = topGenres(p.genres, 1) + (p.because ? ` · because of ${p.because.name}` : "");
+    const tags = p.tags ? Object.keys(p.tags).slice(0, 2).join(", ") : "";
+    const meta = topGenres(p.genres, 1) + (tags ? ` · ${tags}` : "") + (p.because ? ` · because of ${p.because.name}` : "");
     return el("li", { "data-id": p.id, onmouseenter: () => genrerec.map.setFocus(p.id),
       onmouseleave: () => genrerec.map.setFocus(null) },
       el("button", { title: "Play", text: "▶", onclick: () => play(p.id) }),
       el("span", { class: "dot", style: `background: ${genreColour(genrerec.map.data.genres.indexOf(Object.keys(p.genres)[0]))}` }),
       el("span", { class: "name", title: `${p.path}\n${meta}` }, p.name, el("span", { class: "meta", text: meta })),
-      el("span", { class: "score", title: "similarity to the taste it was drawn for", text: p.score.toFixed(3) }),
+      el("span", { class: "score", title: "similarity (tag mix: tag score)", text: p.score.toFixed(3) }),
+      el("button", { class: "avoid", title: "Avoid: never pick it again", text: "⊘", onclick: () => addToAvoid(p.id) }),
       el("button", { class: "remove", title: "Remove this pick", text: "✕", onclick: () => removePick(p.id) }));
   }));
   $("save").disabled = state.picks.length === 0;
@@ -140,6 +235,18 @@ async function save() {
 // --- start ---
 async function start() {
   const map = (genrerec.map = new MusicMap($("map"), $("tooltip"), $("legend"), play));
+  const cfg = (state.config = await api("/api/config").catch(() => ({ temperature: 0.5, n: 15, tags: [] })));
+  $("temperature").value = cfg.temperature; // the CLI's default, from the server
+  $("tval").textContent = Number(cfg.temperature).toFixed(2);
+  $("n").value = cfg.n;
+  $("maxperalbum").placeholder = cfg.max_per_album;
+  $("taglist").replaceChildren(...cfg.tags.map((t) => el("option", { value: t })));
+  if (!cfg.tags.length) $("mode").querySelector("option[value=mix]").disabled = true;
+  $("modehint").textContent = HINTS.recommend;
+  $("mode").addEventListener("change", setMode);
+  for (const id of ["mixtags", "mindur", "maxdur", "maxperalbum", "extags", "exgenres"]) {
+    $(id).addEventListener("input", typedSoon);
+  }
   $("search").addEventListener("input", (e) => search(e.target.value));
   $("temperature").addEventListener("input", (e) => { $("tval").textContent = Number(e.target.value).toFixed(2); refreshSoon(); });
   $("n").addEventListener("change", refresh);
@@ -155,6 +262,7 @@ async function start() {
     d.ids.forEach((id, i) => state.names.set(id, d.names[i]));
     for (const t of d.tags) $("colour").append(el("option", { value: `tag:${t}`, text: `tag: ${t}` }));
     renderHistory();
+    renderAvoid();
     refresh();
     setStatus(d.ids.length ? "click a point to listen; search to build a history" : "the library has no tracks yet");
     genrerec.readyAt = performance.now();

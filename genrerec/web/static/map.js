@@ -1,7 +1,8 @@
 "use strict";
 // The library map: one point per track on a canvas (not one DOM node per
 // point), so 20,000 tracks pan and zoom smoothly. Hover shows a track, click
-// plays it; history tracks and playlist picks are ringed.
+// plays it; history tracks and playlist picks are ringed. Points are coloured
+// by top genre, by one tag's score, or by cluster (/api/map/clusters).
 
 class MusicMap {
   constructor(canvas, tooltip, legend, onPick) {
@@ -9,7 +10,7 @@ class MusicMap {
     this.tooltip = tooltip; this.legend = legend; this.onPick = onPick;
     this.view = { cx: 0, cy: 0, zoom: 1 };
     this.history = new Set(); this.picks = new Set(); this.playing = null; this.focus = null; this.hover = null;
-    this.colourBy = "genre"; this.tagValues = null;
+    this.colourBy = "genre"; this.tagValues = null; this.clusters = null;
     this.drawCount = 0; this.visible = 0; this.pending = false;
     this._wire();
   }
@@ -77,7 +78,8 @@ class MusicMap {
   _colourGroups() {
     // Points grouped by fill colour: one fillStyle change per group, not per point.
     const groups = new Map();
-    const key = this.tagValues ? (i) => Math.round(this.tagValues[i] * 31) : (i) => this.data.genre[i];
+    const key = this.tagValues ? (i) => Math.round(this.tagValues[i] * 31)
+      : this.clusters ? (i) => this.clusters.labels[i] : (i) => this.data.genre[i];
     for (let i = 0; i < this.n; i++) {
       const k = key(i);
       let g = groups.get(k);
@@ -138,6 +140,12 @@ class MusicMap {
         el("i", { class: "ramp", style: `background: linear-gradient(90deg, ${stops})` }), el("b", { text: "1" }));
       return;
     }
+    if (this.clusters) {
+      const c = this.clusters;
+      c.names.forEach((name, k) => L.append(el("span", { style: `--c: ${genreColour(k)}`, text: `${name} ${c.sizes[k]}` })));
+      L.append(el("span", { class: "muted", text: `k = ${c.k}${c.auto ? " (auto: best silhouette)" : ""}` }));
+      return;
+    }
     const counts = new Array(this.data.genres.length).fill(0);
     for (const g of this.data.genre) counts[g]++;
     this.data.genres.forEach((g, k) => {
@@ -150,10 +158,12 @@ class MusicMap {
 
   async setColour(mode) {
     this.colourBy = mode;
-    this.tagValues = null;
+    this.tagValues = null; this.clusters = null;
     if (mode.startsWith("tag:")) {
       const r = await api(`/api/map/tags/${encodeURIComponent(mode.slice(4))}`);
       this.tagValues = Float32Array.from(r.values);
+    } else if (mode === "cluster") {
+      this.clusters = await api("/api/map/clusters?k=auto");
     }
     this._legend();
     this.redraw();
@@ -217,7 +227,8 @@ class MusicMap {
     const t = this.tooltip;
     if (i == null) { t.hidden = true; this.redraw(); return; }
     const genre = this.data.genres[this.data.genre[i]];
-    const extra = this.tagValues ? ` · ${this.colourBy.slice(4)} ${this.tagValues[i].toFixed(2)}` : "";
+    const extra = this.tagValues ? ` · ${this.colourBy.slice(4)} ${this.tagValues[i].toFixed(2)}`
+      : this.clusters ? ` · ${this.clusters.names[this.clusters.labels[i]]}` : "";
     t.replaceChildren(el("b", { text: this.data.names[i] }), el("br"),
       el("span", { class: "muted", text: `${genre}${extra} · click to play` }));
     t.hidden = false;
