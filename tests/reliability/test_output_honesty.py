@@ -35,9 +35,11 @@ def test_recommend_reports_the_tracks_actually_written(odd_names, tmp_path, reco
                             "--max-per-artist", "0", "-o", str(out)])
     assert r.exit_code == 0, r.output
     written = len(read_m3u(out))
-    assert f"({written} tracks, m3u8; 1 left out" in r.output.replace("\n", " "), r.output
-    record("`recommend -o mix.m3u8` where a pick's name holds a newline",
-           f"reports the {written} tracks written (the count in the file), and 1 left out, with why")
+    picked = int(r.output.split(" tracks, temperature")[0].split()[-1])  # the table's title
+    left = picked - written  # the odd names picked (which copy of a duplicate is shown varies)
+    assert left >= 1 and f"({written} tracks, m3u8; {left} left out" in " ".join(r.output.split()), r.output
+    record("`recommend -o mix.m3u8` where picks' names hold a newline, ESC or U+202E",
+           "reports the tracks written (the count in the file), and how many were left out, with why")
 
 
 @pytest.mark.parametrize("name", ["x.pls", "x.M3U9", "x.txt"])
