@@ -18,8 +18,8 @@ from pathlib import Path
 from .errors import LibraryError
 
 # C0/C1 controls, DEL, the Unicode line/paragraph separators some players treat as newlines, and the
-# bidirectional overrides/isolates (U+202E turns "gpj.exe" around on screen: Trojan Source)
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u0085\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# bidirectional marks, overrides and isolates (U+202E turns "gpj.exe" around on screen: Trojan Source)
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u0085\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 SYSTEM_TREES = ("/proc", "/sys", "/dev")  # never walked, even with --follow-external-links
 PRIVATE_DIR_MODE = 0o700
 PRIVATE_FILE_MODE = 0o600
@@ -107,7 +107,7 @@ def check_state_dir(d: Path, files: tuple[str, ...] = ()) -> None:
                               "(someone may have planted it): remove the link, or pass --db DIR")
     if not stat.S_ISDIR(st.st_mode):
         raise UnsafePathError(f"{display(d)}: is not a folder; remove it, or pass --db DIR")
-    if hasattr(os, "getuid") and st.st_uid != os.getuid() and os.getuid() != 0:
+    if hasattr(os, "getuid") and st.st_uid != os.getuid():  # root too: another user's folder can be swapped
         raise UnsafePathError(f"{display(d)}: the catalog folder belongs to another user (uid {st.st_uid}); "
                               "pass --db DIR to keep your own catalog")
     for name in files:

@@ -392,8 +392,12 @@ def _read_windows(src: _Source, window_s: float, hop_s: float | None, max_window
             wins = [wav[int(round(s * sr)):int(round(s * sr)) + n] for s in starts]
         else:
             wins = _read_spans(src, info, [(s, window_s) for s in starts], sr)
+    got = max((w.size for w in wins), default=0) / sr
     wins = [w for w in wins if w.size >= n * 0.9]  # a header can overstate the length
     if not wins:
+        if math.isfinite(info.duration) and info.duration >= window_s:  # the header promised more: cut off
+            raise AudioError(path, f"damaged or truncated: the header says {info.duration:.1f} s but only "
+                                   f"{got:.2f} s decodes, less than one {window_s:g} s window")
         raise AudioError(path, f"too short: decoded less than one {window_s:g} s window")
     wins = [np.pad(w[:n], (0, max(0, n - w.size))) for w in wins]
     arr = np.stack(wins).astype(np.float32)

@@ -10,14 +10,28 @@ from typing import List, Optional
 
 import typer
 from rich.console import Console
+from typer.core import TyperGroup
 
 from ..safety import display, exists
 from ..safety import markup_escape as esc
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help="Genre classification, track embeddings and playlists from your music library.")
 out = Console()
 err = Console(stderr=True)
+
+
+class _UserErrorGroup(TyperGroup):
+    """The command group: a user error raised outside `run()` (a catalog found damaged while a command
+    reads it, say) is still one line and exit 2, never a traceback."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except _user_errors() as e:
+            _fail(str(e))
+
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, cls=_UserErrorGroup,
+                  help="Genre classification, track embeddings and playlists from your music library.")
 
 
 def _fail(msg: str, code: int = 2) -> None:
@@ -44,10 +58,8 @@ def run(fn):
     errors = _user_errors()
     try:
         return fn()
-    except errors as e:
-        from ..errors import LibraryLocked
-
-        _fail(str(e), 1 if isinstance(e, LibraryLocked) else 2)
+    except errors as e:  # a second `index` on a locked library too: a user error, exit 2 like the others
+        _fail(str(e))
     except KeyboardInterrupt as e:  # Ctrl-C, or SIGTERM during `index` (index.Interrupted)
         err.print("interrupted: finished work is saved; run the same command again to continue")
         raise typer.Exit(128 + getattr(e, "signum", 2))

@@ -60,6 +60,8 @@ def _classify_v3(files: List[Path], model: Optional[Path], as_json: bool, top: i
         raise typer.Exit(1 if 0 < failed < len(files) else 2)
 
 
+_AUDIO_KINDS = ".mp3, .flac, .ogg, .opus, .wav, .m4a and other audio files"
+
 @app.command()
 def classify(
     files: List[Path] = typer.Argument(..., help="Audio files, or folders (their audio, recursively)."),
@@ -80,7 +82,10 @@ def classify(
     if v3:
         return _classify_v3(files, model, as_json, top, top_tags)
     m = run(lambda: load_model(model))
+    given = files
     files = _expand_folders(files)
+    if not files:
+        _fail(f"no audio found in {', '.join(display(f) for f in given)} (looked for {_AUDIO_KINDS})")
     results, failed = {}, 0
     for f in files:
         try:
@@ -92,18 +97,32 @@ def classify(
     if as_json:
         print(json.dumps(results, indent=2))
     else:
-        t = Table("file", "genres", *(["tags"] if m.tags and top_tags else []))
+        from .playlists import fit
+
+        with_tags = bool(m.tags and top_tags)
+        t = Table("file", "genres", *(["tags"] if with_tags else []))
+        t.columns[0].no_wrap = True
+        width = max(24, (out.width - 12) // 2 if with_tags else out.width - 40)  # the rest for genres (and tags)
         for f, r in results.items():
+            name = esc(fit(display(_file_label(f)), width))  # "Artist - Title", or the file and its folders
             if "error" in r:
-                t.add_row(esc(f), f"[red]{esc(r['error'])}[/]")
+                t.add_row(name, f"[red]{esc(r['error'])}[/]")
             else:
                 cells = ["  ".join(f"{g} {p:.0%}" for g, p in list(r["genres"].items())[:top])]
-                if m.tags and top_tags:
+                if with_tags:
                     cells.append(esc(", ".join(r["tags"])))
-                t.add_row(esc(f), *cells)
+                t.add_row(name, *cells)
         out.print(t)
     if failed or not files:
         raise typer.Exit(1 if 0 < failed < len(files) else 2)
+
+
+def _file_label(f: str) -> str:
+    """ "Artist - Title" from the file's tags, else the path as given."""
+    from ..library.scan import read_tags
+
+    tags = read_tags(Path(f)) if os.path.isfile(f) else {}
+    return f"{tags['artist']} - {tags['title']}" if tags.get("artist") and tags.get("title") else f
 
 
 @app.command()
@@ -194,20 +213,24 @@ class EngineName(str, Enum):
 @app.command()
 def index(
     library: Path = typer.Argument(..., help="Music folder (walked recursively)."),
-    db: Optional[Path] = typer.Option(None, help="Catalog folder (default LIBRARY/.genrerec)."),
-    model: Optional[Path] = typer.Option(None, help="Checkpoint file, or v1 / v2 for a shipped model (default: v2, MusiCNN)."),
-    workers: Optional[int] = typer.Option(None, min=0, help="Decoding processes, or Ray workers with "
+    db: Optional[Path] = typer.Option(None, metavar="DIR", help="Catalog folder (default LIBRARY/.genrerec)."),
+    model: Optional[Path] = typer.Option(None, metavar="FILE", help="Checkpoint file, or v1 / v2 for a shipped "
+                                         "model (default: v2, MusiCNN)."),
+    workers: Optional[int] = typer.Option(None, metavar="N", help="Decoding processes, or Ray workers with "
                                           "--engine ray (default: CPU count, or every CPU of the cluster)."),
-    retry_failed: bool = typer.Option(False, help="Retry files that failed before."),
+    retry_failed: bool = typer.Option(False, "--retry-failed", help="Retry files that failed before."),
     engine: EngineName = typer.Option(EngineName.local, help="local (this machine) or ray (a Ray cluster; "
                                "pip install 'genrerec[ray]'; the library must be at the same path on every node)."),
     address: Optional[str] = typer.Option(None, help="With --engine ray: the cluster to join (auto, "
                                           "ray://HOST:10001); default: start Ray on this machine."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
     follow_external_links: bool = typer.Option(
-        False, help="Also follow links that lead outside the library (never into /proc, /sys, /dev)."),
+        False, "--follow-external-links", help="Also follow links that lead outside the library (never into /proc, "
+        "/sys, /dev)."),
     watch: bool = typer.Option(False, "--watch", help="Keep running: re-index a few seconds after files change "
                                "(Ctrl-C stops; pip install 'genrerec[watch]')."),
+    rebuild: bool = typer.Option(False, "--rebuild", help="Rebuild a damaged catalog from the audio (the old "
+                                 "one is kept beside it, renamed .damaged-TIME)."),
 ) -> None:
     """Index a music folder: embed new/changed tracks, drop removed ones, build the search index."""
     from ..engine.index import index_library
@@ -219,6 +242,11 @@ def index(
         _fail(f"{library}: not a folder; give the folder that holds your music")
     if address is not None and engine != EngineName.ray:
         _fail("--address needs --engine ray")
+    if workers is not None and workers < 0:
+        _fail(f"--workers must be 0 (decode in this process) or more, got {workers}")
+    if rebuild and watch:
+        _fail("--rebuild and --watch together would rebuild on every change: run `genrerec index --rebuild` once, "
+              "then --watch")
     eng = None
     if engine == EngineName.ray:
         from ..engine.ray import RayEngine
@@ -234,7 +262,11 @@ def index(
         out.print(f"watching {esc(library)} for changes (Ctrl-C stops)", highlight=False)
         run(lambda: watch_library(library, db, m, on_index=lambda s: _show_index(library, s, as_json), **kw))
         return
-    _show_index(library, run(lambda: index_library(library, db, m, **kw)), as_json)
+    s = run(lambda: index_library(library, db, m, rebuild=rebuild, **kw))
+    _show_index(library, s, as_json)
+    if not (s.indexed or s.unchanged or s.moved or s.removed or s.failed):
+        _fail(f"{display(library)}: no audio found (looked for {_AUDIO_KINDS}, in every folder but hidden "
+              "ones); give the folder that holds your music")
 
 
 def _show_index(library: Path, s, as_json: bool) -> None:
@@ -302,7 +334,10 @@ def serve(
     host: str = typer.Option("127.0.0.1", help="Address to listen on; anything but loopback requires a token, "
                                                  "and a Subsonic user unless --no-subsonic."),
     port: int = typer.Option(8750, min=0, max=65535, help="Port (0: any free port)."),
-    token: Optional[str] = typer.Option(None, help="Access token (default: generated for a non-loopback --host)."),
+    token_file: Optional[Path] = typer.Option(None, "--token-file", help="File holding the access token, readable "
+                                              "only by you (chmod 600); or set GENREREC_TOKEN. Default for a "
+                                              "non-loopback --host: generated, written to a private file."),
+    token: Optional[str] = typer.Option(None, hidden=True, help="Refused: `ps` shows it to every local user."),
     no_subsonic: bool = typer.Option(False, "--no-subsonic",
                                      help="No Subsonic API at /rest/ (else a non-loopback --host needs a "
                                           "Subsonic user: `genrerec user add`)."),
@@ -314,13 +349,20 @@ def serve(
         from ..web.server import serve as serve_fn
     except ImportError as e:
         _fail(f"the web app needs FastAPI and uvicorn ({e.name} is missing): pip install 'genrerec[web]'")
-    if token is not None and len(token) < 16:
-        _fail("--token must be at least 16 characters")
+    if token is not None:
+        _fail("--token on the command line shows the token to every local user (ps, /proc); put it in the "
+              "GENREREC_TOKEN environment variable, or in a file only you can read: --token-file FILE (chmod 600)")
+    from ..web.server import read_token
+
+    try:
+        secret, secret_from = read_token(token_file)
+    except ServeError as e:
+        _fail(str(e))
     source = db or library or Path.cwd()
 
     def go():
+        cfg = ServeConfig(host=host, port=port, token=secret, token_source=secret_from, subsonic=not no_subsonic)
         try:
-            cfg = ServeConfig(host=host, port=port, token=token, subsonic=not no_subsonic)
             serve_fn(source, cfg, announce=lambda s: print(s, flush=True))
         except ServeError as e:
             _fail(str(e))

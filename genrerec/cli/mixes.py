@@ -61,7 +61,7 @@ def mix(
         _fail(f"--temperature must be a finite number >= 0, got {temperature}")
     if max_per_artist < 0:
         _fail(f"--max-per-artist must be 0 (no cap) or more, got {max_per_artist}")
-    _check_format(fmt)
+    _check_format(fmt, output)
     opts.check_controls(min_duration, max_duration, max_per_album)
     tags = [w.strip() for t in tag for w in t.split(",") if w.strip()]
     if not tags and not list_tags:

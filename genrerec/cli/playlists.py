@@ -73,26 +73,47 @@ def _history(rec, items: list[str], listens: list[Path] = (), what: str = "histo
 
 
 def fit(text: str, width: int) -> str:
-    """Shorten to `width`, keeping what tells tracks apart: for a path, the file
-    name and as many parent folders as fit (`top/…/album/track.ogg`); for other
-    text, an ellipsis a third of the way in (the title at the end stays)."""
-    if len(text) <= width:
+    """Shorten to `width` terminal cells (wide characters count two), keeping what tells tracks
+    apart: for a path, the file name and as many folders above it as fit, shortened from the left
+    (`…/album/track.ogg`); for other text ("Artist - Title"), an ellipsis a third of the way in."""
+    from rich.cells import cell_len
+
+    if cell_len(text) <= width:
         return text
     parts = text.split("/")
-    if len(parts) > 1 and len(parts[-1]) <= width < len(parts[-1]) + 2:
-        return parts[-1]
-    if len(parts) > 2 and len(parts[-1]) + 2 <= width:
+    if len(parts) > 1:
         tail = parts[-1]
-        for p in reversed(parts[1:-1]):
-            if len(p) + len(tail) + len(parts[0]) + 4 > width:
+        for p in reversed(parts[:-1]):
+            if cell_len(f"…/{p}/{tail}") > width:
                 break
             tail = f"{p}/{tail}"
-        head = parts[0] if len(parts[0]) + len(tail) + 3 <= width else ""
-        return f"{head}/…/{tail}" if head else f"…/{tail}"
+        if tail != parts[-1]:
+            return f"…/{tail}"
+        both = f"{parts[-2]}/{parts[-1]}"  # not even the parent folder whole: as much of it as fits
+        if cell_len(parts[-1]) + 3 <= width:
+            return "…" + _right_cells(both, width - 1)
+        if cell_len(parts[-1]) + 2 <= width:
+            return f"…/{parts[-1]}"
+        text = parts[-1]
     if width < 6:
-        return text[-width:]
+        return _right_cells(text, width)
     head = (width - 1) // 3
-    return text[:head] + "…" + text[len(text) - (width - 1 - head):]
+    return _left_cells(text, head) + "…" + _right_cells(text, width - 1 - cell_len(_left_cells(text, head)))
+
+
+def _left_cells(text: str, cells: int) -> str:
+    from rich.cells import cell_len
+
+    out = ""
+    for ch in text:
+        if cell_len(out + ch) > cells:
+            break
+        out += ch
+    return out
+
+
+def _right_cells(text: str, cells: int) -> str:
+    return _left_cells(text[::-1], cells)[::-1]
 
 
 def _print_recs(rec, recs, as_json: bool, title: str, score: str = "score") -> None:
@@ -106,13 +127,15 @@ def _print_recs(rec, recs, as_json: bool, title: str, score: str = "score") -> N
               + "".join(f", {esc(t)}" for t in list(r.tags)[:1]) for r in recs]  # and the top tag, if any
     because = [rec.label(rec.id_of_path(r.because)) if r.because else "" for r in recs]
     labels = [rec.label(r.track_id) for r in recs]
-    fixed = 16 + len(str(len(recs))) + 5 + max([len(g) for g in genres] + [6])  # borders, '#', score, genres
+    from rich.cells import cell_len  # terminal cells: a Japanese name is twice as wide as its length
+
+    fixed = 16 + len(str(len(recs))) + 5 + max([cell_len(g) for g in genres] + [6])  # borders, '#', score, genres
     room = max(24, out.width - fixed)
     cols = ["#", "track", score, "genre, tag" if rec.tag_names else "genre"] + (["because of"] if any(because) else [])
     if not any(because):
         room += 3
-    w_track = min(max([len(x) for x in labels] + [5]), room * 3 // 5 if any(because) else room)
-    w_because = min(max([len(b) for b in because] + [10]), room - w_track)
+    w_track = min(max([cell_len(x) for x in labels] + [5]), room * 3 // 5 if any(because) else room)
+    w_because = min(max([cell_len(b) for b in because] + [10]), room - w_track)
     where = os.path.relpath(rec.root) if rec.root.is_relative_to(Path.cwd()) else str(rec.root)
     t = Table(title=esc(title), caption=f"in {esc(where)}")
     for col in cols:
@@ -169,7 +192,7 @@ def recommend(
         _fail(f"--temperature must be a finite number >= 0, got {temperature}")
     if order not in ("mix", "smooth"):
         _fail(f"--order must be 'mix' or 'smooth', got {order!r}")
-    _check_format(fmt)
+    _check_format(fmt, output)
     if max_per_artist < 0:
         _fail(f"--max-per-artist must be 0 (no cap) or more, got {max_per_artist}")
     check_controls(min_duration, max_duration, max_per_album)
@@ -216,11 +239,16 @@ def _never_empty(recs, rec, kw: dict | None = None) -> None:
               "run `genrerec index` to update the catalog")
 
 
-def _check_format(fmt: Optional[str]) -> None:
-    from ..playlists.formats import FORMATS
+def _check_format(fmt: Optional[str], output: Optional[Path] = None) -> None:
+    from ..playlists.formats import FORMATS, check_output
 
     if fmt is not None and fmt not in FORMATS:
         _fail(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+    if output is not None:
+        try:
+            check_output(output, fmt)
+        except ValueError as e:
+            _fail(f"--output {display(e)}")
 
 
 def smooth(rec, recs):
@@ -233,17 +261,20 @@ def smooth(rec, recs):
 
 
 def _write_playlist(rec, output: Path, recs, absolute: bool, fmt: Optional[str], quiet: bool) -> None:
-    from ..playlists.formats import Entry, format_for, write_playlist
+    from ..playlists.formats import Entry, entries_written, format_for, write_playlist
 
     if os.path.isdir(output):
         _fail(f"--output {display(output)}: is a folder; give a file name, e.g. {display(output / 'playlist.m3u8')}")
     entries = [Entry(r.path, rec.info[r.track_id].artist, rec.info[r.track_id].title, rec.info[r.track_id].duration,
                      r.score) for r in recs]
+    written = entries_written(output, entries, not absolute, fmt)
     try:
         write_playlist(output, entries, relative=not absolute, fmt=fmt)
     except OSError as e:
         _fail(f"--output {display(output)}: cannot write the playlist ({e.strerror or e})")
-    (err if quiet else out).print(f"wrote {esc(output)} ({len(recs)} tracks, {format_for(output, fmt)})",
+    left = len(entries) - written  # the count actually written, never the count asked for
+    why = f"; {left} left out: their names cannot be one M3U line (--format xspf keeps them)" if left else ""
+    (err if quiet else out).print(f"wrote {esc(output)} ({written} tracks, {format_for(output, fmt)}{esc(why)})",
                                   highlight=False)
 
 
@@ -344,7 +375,7 @@ def path(
 
     if n < 2:
         _fail(f"--n must be at least 2 (the two ends), got {n}")
-    _check_format(fmt)
+    _check_format(fmt, output)
     check_controls(min_duration, max_duration, max_per_album)
     rec = _open(library, db, [start, end])
     kw = controls(rec, min_duration, max_duration, exclude_tag, exclude_genre, max_per_album, not_in)

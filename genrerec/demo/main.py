@@ -7,7 +7,8 @@ paths with spaces or non-ASCII names need no extra quoting:
             soundtracks fetched from Debian into DEMO_MUSIC)
   HISTORY   played tracks, .m3u files or folders: one path, or several in
             shell quoting ("'a b.mp3' c.mp3"); default: three tracks of LIBRARY
-  DEMO_DB   catalog folder (default .demo/library.genrerec)
+  DEMO_DB   catalog folder (default .demo/NAME-HASH.genrerec: one per library, HASH of
+            its full path, so another LIBRARY never reuses, and empties, this one's)
   DEMO_MUSIC  where fetched music goes (default runs/soundtracks, git-ignored)
 
 Each step is the `genrerec` command a user would type, printed before it runs.
@@ -15,6 +16,7 @@ Each step is the `genrerec` command a user would type, printed before it runs.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shlex
 import subprocess
@@ -64,7 +66,8 @@ def choose_library(music_dir: Path) -> tuple[Path, list[Path] | None]:
         raise DemoError(f"no music to index: {SHARED_GTZAN} is missing and apt-get is not available to fetch "
                         f"free music; point the demo at your own music: {OWN_MUSIC_HINT}")
     print(f"No LIBRARY given and no {SHARED_GTZAN}: fetching free game soundtracks from Debian "
-          f"({', '.join(DEMO_PACKAGES)}; about 170 MB, once) into {music_dir}/.\n"
+          f"({', '.join(DEMO_PACKAGES)}; a 163 MB download, once; 168 MB unpacked, the .deb files deleted) "
+          f"into {music_dir}/.\n"
           f"To use your own music instead: {OWN_MUSIC_HINT}", flush=True)
     try:
         got = fetch_soundtracks(music_dir, DEMO_PACKAGES)
@@ -72,6 +75,13 @@ def choose_library(music_dir: Path) -> tuple[Path, list[Path] | None]:
         raise DemoError(f"could not fetch the demo music ({e}); use your own: {OWN_MUSIC_HINT}") from None
     first, second = (got[p] for p in DEMO_PACKAGES[:2])
     return music_dir / "x", [first[0], first[len(first) // 2], second[0]]
+
+
+def demo_db(library: Path) -> Path:
+    """The demo's catalog of `library`: one per library folder (NAME-HASH of its full path)."""
+    real = library.resolve()
+    h = hashlib.sha1(os.fsencode(str(real))).hexdigest()[:10]
+    return Path(".demo") / f"{real.name or 'root'}-{h}.genrerec"
 
 
 def _genrerec(*args: object) -> None:
@@ -95,7 +105,7 @@ def main() -> int:
         library, history = choose_library(Path(_env("DEMO_MUSIC") or "runs/soundtracks"))
         if _env("HISTORY"):
             history = split_paths(_env("HISTORY"))
-        db = Path(_env("DEMO_DB") or ".demo/library.genrerec")
+        db = Path(_env("DEMO_DB")) if _env("DEMO_DB") else demo_db(library)
     except DemoError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -30,10 +30,12 @@ import numpy as np
 from ..errors import LibraryError, LibraryLocked
 from ..faults import fault as _fault
 from ..library.catalog import Catalog, CatalogError, holders_text, is_disk_full
+from ..library.damage import move_aside
 from ..library.location import CATALOG_FILE, DB_DIRNAME, STATE_FILES, default_db_dir
 from ..library.lock import LibraryLock
 from ..library.scan import plan_changes, scan_library
-from ..library.vectors import GENRE_WEIGHT, build_vector_index, save_vector_index
+from ..library.statedir import HeldStateDir
+from ..library.vectors import GENRE_WEIGHT, INDEX_META, build_vector_index, save_vector_index
 from ..safety import check_state_dir, make_private_dir
 from .base import Engine, Job
 from .local import LocalEngine
@@ -79,6 +81,7 @@ def index_library(
     on_batch: Callable[[int], None] | None = None,
     engine: Engine | None = None,
     follow_external_links: bool = False,
+    rebuild: bool = False,
 ) -> IndexSummary:
     """Index (or update the index of) a music folder.
 
@@ -96,6 +99,8 @@ def index_library(
             with `workers` processes).
         follow_external_links: also follow links that leave the library
             (never into /proc, /sys, /dev; each file once).
+        rebuild: move the catalog aside (catalog.sqlite.damaged-<time>, never
+            deleted) and index the library afresh: the fix for a damaged catalog.
     """
     from ..models.inference import MAX_WINDOWS, load_model
     from ..utils import progress
@@ -125,8 +130,10 @@ def index_library(
     engine = engine or LocalEngine(workers)
     summary = IndexSummary(str(root), str(db), note=note)
     try:
-        _index_locked(root, db, model, engine, summary, batch_tracks, max_windows, retry_failed, show_progress,
-                      on_batch, follow_external_links, progress)
+        with HeldStateDir(db) as state:  # every write of the run goes through this handle, never the name again
+            state.check_files(STATE_FILES)
+            _index_locked(root, db, state, model, engine, summary, batch_tracks, max_windows, retry_failed,
+                          show_progress, on_batch, follow_external_links, progress, rebuild)
     except (sqlite3.OperationalError, CatalogError, OSError, RuntimeError) as e:
         _raise_fault(e, db, summary)
     summary.seconds = round(time.time() - t0, 2)
@@ -157,10 +164,35 @@ def _raise_fault(e: BaseException, db: Path, summary: IndexSummary) -> None:
     raise e
 
 
-def _index_locked(root, db, model, engine, summary, batch_tracks, max_windows, retry_failed, show_progress,
-                  on_batch, follow_external_links, progress) -> None:
-    with LibraryLock(db):
-        cat = Catalog(db / CATALOG_FILE)
+def _open_catalog(db: Path, state: HeldStateDir, summary: IndexSummary, rebuild: bool) -> Catalog:
+    """The run's catalog, inside the held folder (moved aside first with `rebuild`)."""
+    if rebuild:
+        aside = move_aside(state.work, CATALOG_FILE)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(INDEX_META, dir_fd=state.fd)  # derived from the old catalog: rebuilt at the end of the run
+        if aside is not None:
+            summary.note = "; ".join(x for x in (summary.note, f"the old catalog was moved aside to "
+                                                 f"{db / aside.name} (not deleted); rebuilt from the audio") if x)
+    state.create_file(CATALOG_FILE)  # created private, in the held folder
+    state.check()
+    cat = Catalog(state.work / CATALOG_FILE, shown=db / CATALOG_FILE)
+    try:  # SQLite opened the catalog, its WAL and shared memory by name: they must be the held folder's
+        state.verify_open((CATALOG_FILE, CATALOG_FILE + "-wal", CATALOG_FILE + "-shm"))
+    except BaseException:
+        cat.close()
+        raise
+    return cat
+
+
+def _index_locked(root, db, state, model, engine, summary, batch_tracks, max_windows, retry_failed, show_progress,
+                  on_batch, follow_external_links, progress, rebuild=False) -> None:
+    def after_batch(done: int) -> None:
+        state.check()  # a swap mid-run stops it: nothing more is written through the name
+        if on_batch:
+            on_batch(done)
+
+    with LibraryLock(state.work, shown=db):
+        cat = _open_catalog(db, state, summary, rebuild)
         try:
             old_model = cat.get_meta("model_id")
             # a model switch: readers keep the old model's complete vectors until the new one covers the library
@@ -207,8 +239,8 @@ def _index_locked(root, db, model, engine, summary, batch_tracks, max_windows, r
 
             jobs = [Job(f.rel, str(f.path), max_windows) for f in plan.todo]
             with _stop_on_signals() as stop:
-                _embed_into(cat, model, engine, jobs, summary, batch_tracks, show_progress, on_batch, progress, stop,
-                            "pending" if switching else "tracks")
+                _embed_into(cat, model, engine, jobs, summary, batch_tracks, show_progress, after_batch, progress,
+                            stop, "pending" if switching else "tracks")
             if stop.is_set():  # finished tracks are committed; readers rebuild the search index when they open
                 raise Interrupted(stop.signum)
             if switching:  # the new model covers the library: readers switch in one transaction
@@ -216,8 +248,10 @@ def _index_locked(root, db, model, engine, summary, batch_tracks, max_windows, r
                     cat.apply_pending()
                     _set_model_meta(cat, model)
             vi = build_vector_index(cat, model.model_id)
-            save_vector_index(db, vi, {"generation": cat.generation, "model_id": model.model_id,
-                                       "genre_weight": GENRE_WEIGHT})
+            state.check()
+            save_vector_index(state.work, vi, {"generation": cat.generation, "model_id": model.model_id,
+                                               "genre_weight": GENRE_WEIGHT})
+            state.check()
             summary.index_kind = vi.kind
             summary.total_ok = cat.count("ok")
         finally:

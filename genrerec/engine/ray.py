@@ -14,9 +14,11 @@ every node (shared storage). Ray is imported only when this engine runs.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
+import stat
 import threading
 from collections import deque
 from typing import Iterator, Sequence
@@ -69,6 +71,42 @@ class Embedder:
         return encode_prepared(self.model, prepared)
 
 
+LOCAL_ADDRESS = "127.0.0.1"  # a cluster genrerec starts serves this machine only
+
+
+@contextlib.contextmanager
+def _loopback_only(ray):
+    """Let a new local instance keep 127.0.0.1 as its node address (Ray turns a loopback address into the
+    machine's reachable one, then every Ray process listens on all interfaces), with files it creates
+    (its auth token among them) private to this user."""
+    services = getattr(getattr(ray, "_private", None), "services", None)
+    resolve = getattr(services, "resolve_ip_for_localhost", None)
+    if resolve is not None:
+        services.resolve_ip_for_localhost = lambda host: host
+    umask = os.umask(0o077)
+    try:
+        yield
+    finally:
+        os.umask(umask)
+        if resolve is not None:
+            services.resolve_ip_for_localhost = resolve
+        _private_token()
+
+
+def token_paths() -> list[str]:
+    """Where Ray keeps its cluster auth token."""
+    return [p for p in (os.environ.get("RAY_AUTH_TOKEN_PATH"), os.path.expanduser("~/.ray/auth_token")) if p]
+
+
+def _private_token() -> None:
+    """The auth token readable by this user only (Ray writes it 0644; it opens the cluster to whoever reads it)."""
+    for p in token_paths():
+        with contextlib.suppress(OSError):
+            st = os.lstat(p)
+            if stat.S_ISREG(st.st_mode) and st.st_mode & 0o077 and st.st_uid == os.getuid():
+                os.chmod(p, 0o600)
+
+
 def _quiet_auth_enabled(record: logging.LogRecord) -> bool:
     return not record.getMessage().startswith("Token authentication is enabled")
 
@@ -98,10 +136,13 @@ class RayEngine:
         # when auth is *off* is kept
         logging.getLogger("ray._private.authentication.authentication_token_setup").addFilter(_quiet_auth_enabled)
         opts: dict = {"include_dashboard": False, "log_to_driver": False, "logging_level": "WARNING"}
-        if self.address is None and not os.environ.get("RAY_ADDRESS"):  # a new local instance
+        local = self.address is None and not os.environ.get("RAY_ADDRESS")
+        if local:  # a new local instance: this machine only, on loopback
             opts["num_cpus"] = self.workers or os.cpu_count() or 1
+            opts["_node_ip_address"] = LOCAL_ADDRESS
         try:
-            ray.init(address=self.address, **opts)
+            with _loopback_only(ray) if local else contextlib.nullcontext():
+                ray.init(address=self.address, **opts)
         except ConnectionError as e:
             raise LibraryError(f"cannot join the Ray cluster at {self.address} ({str(e).splitlines()[0][:160]}); "
                                "check --address, or start one with `ray start --head`") from None

@@ -21,6 +21,9 @@ from typing import Iterator
 import numpy as np
 
 from ..safety import UnsafePathError, display, open_nofollow
+from .damage import CatalogError, GuardedConnection, damaged_message
+
+__all__ = ["Catalog", "CatalogError", "TrackRow", "holders_text", "is_disk_full"]
 
 SCHEMA_VERSION = 1
 BUSY_TIMEOUT_S = 30.0  # how long a write waits for another program's lock on the catalog
@@ -49,10 +52,6 @@ CREATE INDEX IF NOT EXISTS tracks_fingerprint ON tracks(fingerprint);
 """
 
 
-class CatalogError(Exception):
-    """The catalog file is missing, damaged or from another version."""
-
-
 @dataclass
 class TrackRow:
     id: int
@@ -67,13 +66,17 @@ class TrackRow:
 
 
 class Catalog:
-    def __init__(self, path: str | os.PathLike, create: bool = True):
+    """The catalog at `path` (created when `create`); `shown` names it in messages when `path` is a
+    handle path such as /proc/self/fd/N/catalog.sqlite (the indexer holds its folder open)."""
+
+    def __init__(self, path: str | os.PathLike, create: bool = True, shown: str | os.PathLike | None = None):
         self.path = Path(path)
+        self.shown = Path(shown) if shown is not None else self.path
         if not create and not self.path.exists():
-            raise CatalogError(f"{self.path}: no catalog here; run `genrerec index` on the library first")
+            raise CatalogError(f"{self.shown}: no catalog here; run `genrerec index` on the library first")
         self.path.parent.mkdir(parents=True, exist_ok=True)
         if self.path.is_symlink():
-            raise UnsafePathError(f"{display(self.path)}: the catalog is a symbolic link; genrerec does not follow "
+            raise UnsafePathError(f"{display(self.shown)}: the catalog is a symbolic link; genrerec does not follow "
                                   "links for its own files (someone may have planted it): remove the link")
         if create:  # create it private and never through a link; SQLite's own open follows links
             try:
@@ -83,7 +86,11 @@ class Catalog:
         self.read_only = False
         try:
             try:
-                self.db = sqlite3.connect(str(self.path), timeout=BUSY_TIMEOUT_S, isolation_level=None)
+                # mode=rw: SQLite never creates the file itself (it was created above, privately, without following
+                # a link): a folder swapped for a link at this moment makes the open fail instead of creating there
+                uri = "file:" + urllib.parse.quote(os.fsencode(self.path.absolute())) + "?mode=rw"
+                self.db = GuardedConnection(sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_S,
+                                                            isolation_level=None), self.shown)
                 self.db.execute("PRAGMA journal_mode=WAL")
             except sqlite3.OperationalError:
                 if create or not _read_only_folder(self.path.parent):
@@ -93,11 +100,11 @@ class Catalog:
                 self.db.execute("PRAGMA synchronous=FULL")
             version = self._schema_version()
             if version is not None and version > SCHEMA_VERSION:
-                raise CatalogError(f"{self.path}: catalog schema v{version} is newer than this genrerec "
+                raise CatalogError(f"{self.shown}: catalog schema v{version} is newer than this genrerec "
                                    f"understands (v{SCHEMA_VERSION}); upgrade genrerec")
             if version is None:
                 if not create:
-                    raise CatalogError(f"{self.path}: not a genrerec catalog")
+                    raise CatalogError(f"{self.shown}: not a genrerec catalog")
                 self.db.executescript(_SCHEMA)
                 self.set_meta("schema_version", SCHEMA_VERSION)
                 self.set_meta("generation", 0)
@@ -108,21 +115,25 @@ class Catalog:
             self.db.execute("SELECT count(*) FROM tracks").fetchone()
         except sqlite3.OperationalError as e:  # a fault of the moment, not damage: never advise deleting
             if is_disk_full(e, self.path.parent):
-                raise CatalogError(f"{self.path}: no space left on the device; the catalog is intact: free some "
+                raise CatalogError(f"{self.shown}: no space left on the device; the catalog is intact: free some "
                                    "space and run the command again") from None
             if "locked" in str(e):
-                raise CatalogError(f"{self.path}: the catalog is locked by another program{holders_text(self.path)}; "
+                raise CatalogError(f"{self.shown}: the catalog is locked by another program"
+                                   f"{holders_text(self.path)}; "
                                    "close it and run the command again") from None
-            raise CatalogError(f"{self.path}: cannot open the catalog ({e})") from None
+            raise CatalogError(f"{self.shown}: cannot open the catalog ({e})") from None
         except sqlite3.DatabaseError as e:
-            raise CatalogError(f"{self.path}: catalog is damaged ({e}); delete it and re-run "
-                               "`genrerec index` to rebuild") from None
+            raise CatalogError(damaged_message(self.shown, str(e))) from None
+        except CatalogError:
+            if getattr(self, "db", None) is not None:
+                self.db.close()
+            raise
 
     def _open_read_only(self) -> None:
         """A catalog on a read-only mount: SQLite cannot create its WAL index
         there, but nobody can write it either, so it is read as immutable."""
         uri = "file:" + urllib.parse.quote(str(self.path.absolute())) + "?immutable=1"
-        self.db = sqlite3.connect(uri, uri=True, isolation_level=None)
+        self.db = GuardedConnection(sqlite3.connect(uri, uri=True, isolation_level=None), self.shown)
         self.read_only = True
 
     def _schema_version(self) -> int | None:
@@ -130,7 +141,10 @@ class Catalog:
         if not has:
             return None
         row = self.db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-        return int(row[0]) if row else None
+        try:
+            return int(row[0]) if row else None
+        except ValueError:
+            raise CatalogError(damaged_message(self.shown, f"schema version {row[0]!r} is not a number")) from None
 
     def close(self) -> None:
         self.db.close()
@@ -138,7 +152,10 @@ class Catalog:
     # --- meta ---
     def get_meta(self, key: str, default=None):
         row = self.db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
-        return json.loads(row[0]) if row else default
+        try:
+            return json.loads(row[0]) if row else default
+        except (ValueError, TypeError):
+            raise CatalogError(damaged_message(self.shown, f"meta value {key!r} is not valid JSON")) from None
 
     def set_meta(self, key: str, value) -> None:
         self.db.execute("INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
@@ -146,7 +163,10 @@ class Catalog:
 
     @property
     def generation(self) -> int:
-        return int(self.get_meta("generation", 0))
+        try:
+            return int(self.get_meta("generation", 0))
+        except (ValueError, TypeError):
+            raise CatalogError(damaged_message(self.shown, "meta value 'generation' is not a number")) from None
 
     def transaction(self):
         return _Transaction(self)

@@ -14,8 +14,9 @@ from ..safety import open_nofollow
 class LibraryLock:
     """An exclusive flock on <db>/lock: released by the OS if the holder dies."""
 
-    def __init__(self, db_dir: Path):
+    def __init__(self, db_dir: Path, shown: Path | None = None):
         self.path = db_dir / "lock"
+        self.shown = (shown or db_dir) / "lock"  # db_dir may be a held folder's /proc/self/fd/N
         self.fd: int | None = None
 
     def __enter__(self):
@@ -28,7 +29,7 @@ class LibraryLock:
             holder = os.pread(self.fd, 64, 0).decode(errors="replace").strip() or "?"
             os.close(self.fd)
             raise LibraryLocked(f"another `genrerec index` (pid {holder}) is running on this library "
-                                f"({self.path.parent}); wait for it to finish or stop it") from None
+                                f"({self.shown.parent}); wait for it to finish or stop it") from None
         os.ftruncate(self.fd, 0)
         os.pwrite(self.fd, str(os.getpid()).encode(), 0)
         return self

@@ -33,3 +33,11 @@ def tags_from_name(path: str | os.PathLike) -> tuple[str, str] | None:
     """("Artist", "Title") from a file named "[NN ]Artist - Title.ext", else None."""
     m = _TITLE_ARTIST.match(Path(path).stem)
     return (m["artist"], m["title"]) if m else None
+
+
+def short_name(rel: str) -> str:
+    """A track without tags, as a page shows it: its folder and file name without the extension
+    ("warzone2100-music/track26"): the bare file name alone ("track26") tells albums apart no more."""
+    p = Path(rel)
+    parent = p.parent.name
+    return f"{parent}/{p.stem}" if parent else p.stem

@@ -159,9 +159,10 @@ def plan_changes(files: list[FileEntry], rows: dict[bytes, TrackRow], model_id: 
             todo.append(f)
         elif r.size == f.size and r.mtime_ns == f.mtime_ns and (
                 r.status == "failed" and not retry_failed or r.status == "ok" and r.model_id == model_id):
-            plan.unchanged += 1
-            if r.status == "failed":
+            if r.status == "failed":  # counted once: as failed, not also as unchanged
                 plan.failed_before.append((os.fsdecode(f.rel), r.error or "failed"))
+            else:
+                plan.unchanged += 1
         else:
             todo.append(f)
 

@@ -204,7 +204,8 @@ class GenreModel:
 
         paths = list(paths)
         out: list[TrackEmbedding | None] = []
-        with progress(disable=not show_progress_bar) as bar:
+        # no bar at all unless asked: a disabled rich bar still writes a blank line to a piped stderr
+        with (progress() if show_progress_bar else _NoBar()) as bar:
             task = bar.add_task("encode", total=len(paths), info="")
             for p in paths:
                 try:
@@ -283,3 +284,19 @@ def load_model(path: str | os.PathLike | None = None, runtime: str | None = None
     from .checkpoint import load_checkpoint
 
     return GenreModel(load_checkpoint(p), str(p))
+
+
+class _NoBar:
+    """The progress-bar calls `encode` makes, doing nothing."""
+
+    def __enter__(self) -> "_NoBar":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        return None
+
+    def add_task(self, *args, **kw) -> int:
+        return 0
+
+    def advance(self, *args, **kw) -> None:
+        return None

@@ -17,9 +17,10 @@ from urllib.parse import quote
 
 from ..safety import clean_tag
 from ..utils import atomic_write_text
-from .m3u import write_m3u
+from .m3u import m3u_line, write_m3u
 
 FORMATS = ("m3u8", "xspf", "json")
+SUFFIXES = {".m3u8": "m3u8", ".m3u": "m3u8", ".xspf": "xspf", ".json": "json"}  # what -o may end with
 
 
 @dataclass
@@ -38,6 +39,24 @@ def format_for(path: str | os.PathLike, fmt: str | None = None) -> str:
         return fmt
     suffix = Path(path).suffix.lower().lstrip(".")
     return suffix if suffix in FORMATS else "m3u8"
+
+
+def check_output(path: str | os.PathLike, fmt: str | None = None) -> None:
+    """ValueError (one line) for an output whose suffix says no known format while no `fmt` is given:
+    `x.pls` must not silently become M3U8 under a name that promises something else."""
+    suffix = Path(path).suffix.lower()
+    if fmt is None and suffix and suffix not in SUFFIXES:
+        raise ValueError(f"{path}: unknown playlist suffix {suffix!r}; name it {', '.join(SUFFIXES)}, or give "
+                         f"--format ({', '.join(FORMATS)})")
+
+
+def entries_written(path: str | os.PathLike, entries: list[Entry], relative: bool = True,
+                    fmt: str | None = None) -> int:
+    """How many of `entries` `write_playlist` writes (M3U leaves out names no line can hold)."""
+    if format_for(path, fmt) != "m3u8":
+        return len(entries)
+    base = Path(path).resolve().parent
+    return sum(m3u_line(e.path, base, relative) is not None for e in entries)
 
 
 def _location(p: Path, base: Path, relative: bool) -> str:

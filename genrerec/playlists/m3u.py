@@ -30,8 +30,8 @@ def write_m3u(path: str | os.PathLike, tracks: Sequence[str | os.PathLike], rela
     lines = ["#EXTM3U"]
     for i, t in enumerate(tracks):
         p = Path(t).resolve()
-        entry = os.path.relpath(p, base) if relative else str(p)
-        if not one_line(entry):
+        entry = m3u_line(p, base, relative)
+        if entry is None:
             log.warning("%s: left out of the playlist: its name cannot be written as one M3U line", display(p))
             continue
         title = clean_tag(titles[i] if titles else None) or clean_tag(p.stem) or "?"
@@ -40,6 +40,13 @@ def write_m3u(path: str | os.PathLike, tracks: Sequence[str | os.PathLike], rela
         lines.append(entry)
     atomic_write_text(out, "\n".join(lines) + "\n")
     return out
+
+
+def m3u_line(track: str | os.PathLike, base: Path, relative: bool = True) -> str | None:
+    """The line naming `track` in a playlist in folder `base`, or None when no M3U line can hold it."""
+    p = Path(track).resolve()
+    entry = os.path.relpath(p, base) if relative else str(p)
+    return entry if one_line(entry) else None
 
 
 def read_m3u(path: str | os.PathLike) -> list[Path]:

@@ -24,11 +24,12 @@ from typing import Callable, TypeVar
 
 import numpy as np
 
+from ..library.names import short_name
 from ..media.transcode import browser_playable
 from ..playlists.m3u import write_m3u
 from ..recommend.recommender import Recommender
 from ..recommend.results import RecommendError
-from ..safety import NotRegularFileError, UnsafePathError, open_beneath
+from ..safety import NotRegularFileError, UnsafePathError, display, open_beneath
 from .projection import cached_projection
 from .tags import track_tags
 
@@ -50,7 +51,7 @@ class WebError(Exception):
 class TrackInfo:
     id: int
     rel: str  # path relative to the library root, as text
-    name: str  # "Artist - Title" (Recommender.tag_label), else the file name without extension
+    name: str  # "Artist - Title" (Recommender.tag_label), else "album folder/file name" without the extension
     artist: str | None
     title: str | None
     album: str | None
@@ -90,7 +91,8 @@ class WebLibrary:
         for row, (tid, rel) in enumerate(zip(rec.ids.tolist(), rec.rels)):
             title, artist, album, duration = meta.get(tid, (None, None, None, None))
             text = os.fsdecode(rel)
-            self.tracks.append(TrackInfo(tid, text, rec.tag_label(tid) or PurePosixPath(text).stem, artist, title, album,
+            name = display(rec.tag_label(tid) or short_name(text))  # no bidi override reorders it on the page
+            self.tracks.append(TrackInfo(tid, text, name, artist, title, album,
                                          duration, int(top[row]),
                                          "direct" if browser_playable(text) else "transcode"))
         self.by_id = {t.id: t for t in self.tracks}

@@ -91,8 +91,9 @@ class AccessMiddleware:
                         "headers": [(b"location", location.encode()), (b"set-cookie", cookie.encode()),
                                     (b"content-length", b"0")]})
             return await send({"type": "http.response.body", "body": b""})
-        return await _send_json(send, 401, {"error": "this server needs its access token: open the URL it printed "
-                                                     "at start-up (…/?token=…), or send 'Authorization: Bearer …'"})
+        return await _send_json(send, 401, {"error": "this server needs its access token (start-up says which "
+                                                     "file or variable holds it): open …/?token=…, or send "
+                                                     "'Authorization: Bearer …'"})
 
 
 def cross_origin(method: str, headers: dict[bytes, bytes]) -> bool:

@@ -10,6 +10,7 @@ import contextlib
 import os
 import secrets
 import socket
+import stat
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +31,49 @@ class ServeConfig:
     port: int = 8750
     token: str | None = None  # required for a non-loopback host; generated when not given
     subsonic: bool = True  # answer the Subsonic API at /rest/ (off: --no-subsonic)
+    token_source: str | None = None  # where the token came from, for the announcement (never the token itself)
+
+
+TOKEN_ENV = "GENREREC_TOKEN"
+MIN_TOKEN = 16
+
+
+def read_token(token_file: str | os.PathLike | None, env: dict | None = None) -> tuple[str | None, str | None]:
+    """(token, where it came from) from `--token-file` (a regular file only its owner can read) or
+    $GENREREC_TOKEN, or (None, None). Never from the command line, where `ps` shows it to every local user."""
+    env = os.environ if env is None else env
+    if token_file is not None:
+        p = Path(token_file)
+        try:
+            fd = os.open(p, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+        except OSError as e:
+            raise ServeError(f"--token-file {p}: cannot read it ({e.strerror})") from None
+        with os.fdopen(fd, "rb") as f:
+            st = os.fstat(f.fileno())
+            if not stat.S_ISREG(st.st_mode):
+                raise ServeError(f"--token-file {p}: not a regular file")
+            if st.st_mode & 0o077 or (hasattr(os, "getuid") and st.st_uid != os.getuid()):
+                raise ServeError(f"--token-file {p}: other users can read it (or it is not yours); "
+                                 f"run `chmod 600 {p}` as its owner")
+            token = f.read(4096).decode("utf-8", "replace").strip()
+        source = f"the file {p}"
+    elif env.get(TOKEN_ENV):
+        token, source = env[TOKEN_ENV].strip(), f"${TOKEN_ENV}"
+    else:
+        return None, None
+    if len(token) < MIN_TOKEN or any(c.isspace() for c in token):
+        raise ServeError(f"the token in {source} must be at least {MIN_TOKEN} characters, without spaces")
+    return token, source
+
+
+def save_generated_token(token: str) -> Path:
+    """Write a generated token to a file only this user can read, and say where (it is never printed)."""
+    from ..utils import atomic_write_text, default_cache_dir
+
+    path = default_cache_dir() / "serve-token"
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    atomic_write_text(path, token + "\n", mode=0o600)
+    return path
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -107,6 +151,8 @@ def _prepare(worker: LibraryWorker, cfg: ServeConfig):
     users = _users(worker, cfg) if cfg.subsonic else None
     worker.users = users
     require_users_off_loopback(worker, cfg, users)
+    if token and not cfg.token:  # only once the server will start
+        cfg.token_source = f"the file {save_generated_token(token)} (generated; readable only by you)"
     app = create_app(worker, token=token, allowed_hosts=hosts, users=users)
     worker.run(worker.lib.warm_up)
     return app, token
@@ -115,8 +161,10 @@ def _prepare(worker: LibraryWorker, cfg: ServeConfig):
 def _server(app):
     import uvicorn
 
+    from .protocol import BoundedHeaderProtocol
+
     return uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
-                                         timeout_graceful_shutdown=2))
+                                         timeout_graceful_shutdown=2, http=BoundedHeaderProtocol))
 
 
 def serve(source: str | os.PathLike, cfg: ServeConfig, announce: Callable[[str], None] = print) -> None:
@@ -125,13 +173,14 @@ def serve(source: str | os.PathLike, cfg: ServeConfig, announce: Callable[[str],
     try:
         app, token = _prepare(worker, cfg)
         sock = _bind(cfg.host, cfg.port)
-        url = _url(cfg.host, sock) + (f"?token={token}" if token else "")
+        url = _url(cfg.host, sock)
         n = len(worker.lib.tracks)
         try:  # from the first line printed on, a Ctrl-C is a clean stop (a client may send it at once)
             announce(f"genrerec: {n} tracks from {worker.lib.rec.root} at {url}  (Ctrl-C to stop)")
+            if token:  # where the token is, never the token: terminals are logged and shared
+                announce(f"access token: in {cfg.token_source or 'the configuration'}; open {url}?token=TOKEN")
             if token and not is_loopback(cfg.host):
-                announce("anyone who can reach this address and has the token above can browse and play the "
-                         "library")
+                announce("anyone who can reach this address and has the token can browse and play the library")
             names = worker.users.names() if worker.users is not None else None
             if not cfg.subsonic:
                 announce("Subsonic API off (--no-subsonic)")

@@ -120,3 +120,11 @@ def test_nonfinite_samples_are_zeroed(tmp_path):
     sf.write(str(p), x, SR, subtype="FLOAT")
     wav = load_audio(p)
     assert np.isfinite(wav).all()
+
+
+def test_a_flac_cut_off_before_one_window_is_called_damaged_not_short(tmp_path):
+    """Its header promises 20 s: the file was cut off (issue 23, user's list), not a short recording."""
+    p = write_audio(tmp_path / "cut.flac", "low", 20)
+    p.write_bytes(p.read_bytes()[:int(p.stat().st_size * 0.05)])
+    with pytest.raises(AudioError, match="damaged or truncated: the header says 20.0 s"):
+        read_windows(p, 3.0)

@@ -87,10 +87,16 @@ def test_names_are_fitted_keeping_what_tells_tracks_apart():
     from genrerec.cli.playlists import fit
 
     path = "warzone2100-music/usr/share/games/warzone2100/music/albums/aftermath_soundtrack/track10.opus"
-    assert fit(path, 60) == "warzone2100-music/…/albums/aftermath_soundtrack/track10.opus"
-    assert fit(path, 20) == "…/track10.opus"
+    from rich.cells import cell_len
+
+    assert fit(path, 60) == "…/warzone2100/music/albums/aftermath_soundtrack/track10.opus"
+    assert fit(path, 40) == "…/aftermath_soundtrack/track10.opus"  # shortened from the left: the album stays
+    assert fit(path, 20) == "…dtrack/track10.opus"
     assert fit("Bradenfield - Beast of Insanity", 20) == "Braden…t of Insanity"
     assert all(len(fit(path, w)) <= w for w in range(5, 100))
+    wide = "音楽/坂本龍一/戦場のメリークリスマス.flac"  # two terminal cells a character
+    assert fit(wide, 30) == "…/戦場のメリークリスマス.flac"
+    assert all(cell_len(fit(wide, w)) <= w for w in range(1, 60))
 
 
 def test_every_option_and_argument_has_help():
@@ -101,3 +107,43 @@ def test_every_option_and_argument_has_help():
     missing = [f"{name} {p.name}" for name, cmd in typer.main.get_command(app).commands.items() for p in cmd.params
                if p.name != "help" and not (getattr(p, "help", None) or argument_help(app).get((name, p.name)))]
     assert missing == []
+
+
+def test_classify_and_index_of_a_folder_without_audio_say_so(tmp_path, tiny_model_path):
+    (tmp_path / "empty" / "notes").mkdir(parents=True)
+    (tmp_path / "empty" / "notes" / "readme.txt").write_text("no music here")
+    for args in (["classify", str(tmp_path / "empty")], ["index", str(tmp_path / "empty"), "--workers", "0"]):
+        r = runner.invoke(app, [*args, "--model", str(tiny_model_path)])
+        assert r.exit_code == 2 and "no audio found" in r.output and "Traceback" not in r.output, r.output
+
+
+def test_classify_writes_nothing_to_a_piped_stderr_and_labels_by_tags(tmp_path, tiny_model_path):
+    from tests.conftest import write_tagged
+
+    deep = tmp_path / "runs" / "soundtracks" / "warzone2100-music" / "usr" / "share" / "albums" / "aftermath"
+    files = [str(write_audio(deep / f"track1{i}.wav", "low", seconds=4, seed=i)) for i in range(2)]
+    tagged = write_tagged(tmp_path / "t.flac", "Some Artist", "Some Title")
+    r = runner.invoke(app, ["classify", *files, str(tagged), "--model", str(tiny_model_path)],
+                      env={"COLUMNS": "80"})
+    assert r.exit_code == 0 and r.stderr == "", repr(r.stderr)  # no blank line per file
+    assert "…/usr/share/albums/aftermath/track10.wav" in r.stdout and "Some Artist - Some Title" in r.stdout
+
+
+def test_failed_files_are_counted_once(tmp_path, tiny_model):
+    lib = tmp_path / "music"
+    write_audio(lib / "good.wav", "low", seconds=5)
+    (lib / "bad.wav").write_bytes(b"RIFF....WAVEfmt not really")
+    index_library(lib, model=tiny_model, workers=0, show_progress=False)
+    s = index_library(lib, model=tiny_model, workers=0, show_progress=False)
+    assert (s.unchanged, len(s.failed)) == (1, 1)  # the failed file is not "unchanged" as well
+
+
+def test_index_help_is_readable_at_80_columns():
+    """The option descriptions had 17 columns at 80 (issue 23, user's list)."""
+    r = runner.invoke(app, ["index", "--help"], env={"COLUMNS": "80"}, terminal_width=80)
+    lines = r.output.splitlines()
+    db = next(line for line in lines if "--db" in line)
+    start = db.index("Catalog folder")
+    assert max(len(line) for line in lines) <= 80 and db.rindex("│") - 1 - start >= 30, r.output  # help column
+    for name in ("--db", "--workers", "--engine", "--follow-external-links", "--rebuild", "--watch"):
+        assert any(name in line for line in lines), name

@@ -72,3 +72,21 @@ def test_without_library_it_fetches_free_music_with_apt(clone, tmp_path, monkeyp
     assert demo.main() == 0
     assert len(list((clone / "runs" / "soundtracks" / "x").rglob("*.ogg"))) == 6
     assert len(read_m3u(clone / "demo-playlist.m3u8")) == 3  # 6 tracks, 3 of them the default history
+    assert not list((clone / "runs").rglob("*.deb"))  # deleted once unpacked: only the music stays
+    (bin_dir / "apt-get").unlink()
+    assert demo.main() == 0  # unpacked once: no second download
+
+
+def test_each_library_gets_its_own_catalog(clone, tmp_path, monkeypatch, capfd):
+    """LIBRARY=B after LIBRARY=A reported A's tracks as '2 removed' (one shared .demo catalog)."""
+    for name in ("a", "b"):
+        for i in range(2):
+            write_audio(tmp_path / name / f"{name}{i}.wav", "low", seconds=8, seed=i)
+    monkeypatch.setenv("LIBRARY", str(tmp_path / "a"))
+    assert demo.main() == 0
+    monkeypatch.setenv("LIBRARY", str(tmp_path / "b"))
+    capfd.readouterr()
+    assert demo.main() == 0
+    out = capfd.readouterr().out
+    assert "2 indexed" in out and "0 removed" in out, out
+    assert demo.demo_db(tmp_path / "a") != demo.demo_db(tmp_path / "b")

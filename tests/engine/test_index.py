@@ -94,6 +94,18 @@ def test_lock_refuses_a_second_run(library, tiny_model):
             index_library(library, model=tiny_model, workers=0, show_progress=False)
 
 
+def test_a_second_index_on_a_locked_library_exits_2_like_other_user_errors(library, tiny_model_path):
+    from typer.testing import CliRunner
+
+    from genrerec.cli.common import app
+
+    db = library / ".genrerec"
+    db.mkdir()
+    with LibraryLock(db):
+        r = CliRunner().invoke(app, ["index", str(library), "--model", str(tiny_model_path), "--workers", "0"])
+    assert r.exit_code == 2 and "another `genrerec index`" in r.output and len(r.output.strip().splitlines()) == 1
+
+
 def test_symlink_loop_and_git_style_discovery(library, tiny_model):
     os.symlink(library, library / "low" / "loop")
     s = index_library(library, model=tiny_model, workers=0, show_progress=False)

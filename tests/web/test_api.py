@@ -215,7 +215,7 @@ def test_catalog_changes_are_picked_up_without_a_restart(tmp_path, monkeypatch):
                        genres=np.array([1, 0, 0], np.float32), embedding=np.ones(16, np.float32) / 4)
         cat.close()
         m = c.get("/api/map").json()
-        assert m["count"] == 7 and m["generation"] == 2 and "new" in m["names"]
+        assert m["count"] == 7 and m["generation"] == 2 and "low/new" in m["names"]
         assert os.path.exists(root / ".genrerec/map.npz")
     finally:
         w.close()

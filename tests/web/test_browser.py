@@ -117,7 +117,7 @@ def test_wheel_zooms_and_drag_pans_the_map(page):
 
 def test_a_transcoded_track_plays_too(page):
     names = js(page, "return genrerec.map.data.names")
-    tid = js(page, "return genrerec.map.data.ids")[names.index(f"mid{PER_GENRE - 1:02d}")]  # the .aiff
+    tid = js(page, "return genrerec.map.data.ids")[names.index(f"mid/mid{PER_GENRE - 1:02d}")]  # the .aiff
     js(page, "play(arguments[0])", tid)
     WebDriverWait(page, WAIT).until(lambda d: js(d, "return document.getElementById('player').currentTime") > 0)
 

@@ -53,10 +53,52 @@ def test_port_in_use_and_missing_library_are_one_line_errors(tmp_path):
     assert p.returncode == 2 and "nowhere" in err and "Traceback" not in err
 
 
-def test_short_token_is_refused(tmp_path):
-    p = _cli("serve", str(tmp_path), "--host", "0.0.0.0", "--token", "abc")
+def test_token_on_the_command_line_is_refused(tmp_path):
+    """`ps` shows every local user the command line: the token comes from a 0600 file or $GENREREC_TOKEN."""
+    p = _cli("serve", str(tmp_path), "--host", "0.0.0.0", "--token", "a-long-enough-secret-token")
     out, err = p.communicate(timeout=60)
-    assert p.returncode == 2 and "--token" in err
+    assert p.returncode == 2 and "--token" in err and "GENREREC_TOKEN" in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_token_file_must_be_private_and_long_enough(tmp_path):
+    from genrerec.web.server import ServeError, read_token
+
+    f = tmp_path / "token"
+    f.write_text("s3cret-token-of-24-chars\n")
+    os.chmod(f, 0o644)
+    with pytest.raises(ServeError, match="chmod 600"):
+        read_token(f, {})
+    os.chmod(f, 0o600)
+    assert read_token(f, {}) == ("s3cret-token-of-24-chars", f"the file {f}")
+    assert read_token(None, {"GENREREC_TOKEN": "x" * 20}) == ("x" * 20, "$GENREREC_TOKEN")
+    with pytest.raises(ServeError, match="at least 16"):
+        read_token(None, {"GENREREC_TOKEN": "short"})
+    assert read_token(None, {}) == (None, None)
+
+
+def test_generated_token_is_written_private_and_never_printed(tmp_path, monkeypatch):
+    from genrerec.web.server import ServeConfig, serve
+
+    monkeypatch.setenv("GENREREC_CACHE", str(tmp_path / "cache"))
+    lib = make_web_library(tmp_path / "music", per_genre=2, audio=False)
+    said = []
+
+    class Stop(Exception):
+        pass
+
+    def announce(line):
+        said.append(line)
+        if "access token" in line:
+            raise Stop  # stop before serving: the announcement is what is checked
+
+    with pytest.raises(Stop):
+        serve(lib, ServeConfig(host="0.0.0.0", port=0, subsonic=False), announce=announce)
+    f = tmp_path / "cache" / "serve-token"
+    token = f.read_text().strip()
+    assert len(token) >= 16 and os.stat(f).st_mode & 0o077 == 0
+    text = "\n".join(said)
+    assert str(f) in text and token not in text
 
 
 @pytest.mark.parametrize("host", ["0.0.0.0"])
@@ -106,3 +148,27 @@ def test_listening_socket_sends_small_answers_at_once():
         assert s.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
     finally:
         s.close()
+
+
+@pytest.mark.parametrize("sent", [b"", b"GET /api/st", b"GET /api/stats HTTP/1.1\r\nHost: 127.0.0.1\r\n"])
+def test_a_client_that_never_finishes_its_headers_is_dropped(tmp_path, monkeypatch, sent):
+    """Slowloris: nothing, half a request line, or headers without their blank line are closed within a bound."""
+    import time
+
+    from genrerec.web.protocol import BoundedHeaderProtocol
+    from genrerec.web.server import ServeConfig, running
+
+    monkeypatch.setattr(BoundedHeaderProtocol, "header_timeout", 1.0)
+    lib = make_web_library(tmp_path / "music", per_genre=2, audio=False)
+    with running(lib, ServeConfig(port=0)) as (url, worker):
+        port = int(url.rsplit(":", 1)[1].strip("/"))
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+            t0 = time.monotonic()
+            s.sendall(sent)
+            try:
+                got = s.recv(1024)
+            except ConnectionResetError:
+                got = b""
+            assert got == b"" and time.monotonic() - t0 < 8  # closed by the server, not by our 10 s timeout
+        with urllib.request.urlopen(url + "api/stats", timeout=10) as r:  # a client that finishes is served
+            assert json.load(r)["tracks"] == 6
