@@ -115,10 +115,7 @@ def check_state_dir(d: Path, files: tuple[str, ...] = ()) -> None:
             fst = os.lstat(d / name)
         except FileNotFoundError:
             continue
-        if not stat.S_ISREG(fst.st_mode):
-            kind = "a symbolic link" if stat.S_ISLNK(fst.st_mode) else "not a regular file"
-            raise UnsafePathError(f"{display(d / name)}: is {kind}; genrerec does not follow links for its own "
-                                  "files (someone may have planted it): remove it")
+        refuse_unless_regular(fst, d / name)
 
 
 def make_private_dir(d: Path) -> None:
@@ -190,3 +187,11 @@ def open_beneath(root: str | os.PathLike, rel: str | bytes | os.PathLike) -> int
         os.close(leaf)
         raise
     return leaf
+
+
+def refuse_unless_regular(st: os.stat_result, path: Path) -> None:
+    """One of genrerec's own state files (lstat'ed as `st`) must be a regular file, never a link."""
+    if not stat.S_ISREG(st.st_mode):
+        kind = "a symbolic link" if stat.S_ISLNK(st.st_mode) else "not a regular file"
+        raise UnsafePathError(f"{display(path)}: is {kind}; genrerec does not follow links for its own "
+                              "files (someone may have planted it): remove it")

@@ -46,6 +46,17 @@ def not_in_opt():
                         "across successive playlists. Repeatable.", show_default=False)
 
 
+def check_picking(n: Optional[int] = None, temperature: Optional[float] = None,
+                  max_per_artist: Optional[int] = None) -> None:
+    """Playlist length, temperature and artist cap (those given) checked in one line each."""
+    if n is not None and n <= 0:
+        _fail(f"--n must be at least 1, got {n}")
+    if temperature is not None and (not math.isfinite(temperature) or temperature < 0):
+        _fail(f"--temperature must be a finite number >= 0, got {temperature}")
+    if max_per_artist is not None and max_per_artist < 0:
+        _fail(f"--max-per-artist must be 0 (no cap) or more, got {max_per_artist}")
+
+
 def check_controls(min_duration: Optional[float], max_duration: Optional[float], max_per_album: int) -> None:
     """Bad values get one line naming the option, before any library is opened."""
     for name, v in (("--min-duration", min_duration), ("--max-duration", max_duration)):

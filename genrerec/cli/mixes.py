@@ -8,7 +8,6 @@ the "never an empty playlist" rule are shared with `playlists`.
 from __future__ import annotations
 
 import json
-import math
 import os
 from pathlib import Path
 from typing import List, Optional
@@ -55,12 +54,7 @@ def mix(
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
     """A playlist of the tracks the model tags most strongly: `genrerec mix --tag ambient --tag piano`."""
-    if n <= 0:
-        _fail(f"--n must be at least 1, got {n}")
-    if not math.isfinite(temperature) or temperature < 0:
-        _fail(f"--temperature must be a finite number >= 0, got {temperature}")
-    if max_per_artist < 0:
-        _fail(f"--max-per-artist must be 0 (no cap) or more, got {max_per_artist}")
+    opts.check_picking(n, temperature, max_per_artist)
     _check_format(fmt, output)
     opts.check_controls(min_duration, max_duration, max_per_album)
     tags = [w.strip() for t in tag for w in t.split(",") if w.strip()]

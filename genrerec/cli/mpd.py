@@ -7,7 +7,6 @@ password, python-mpd2 missing), notes on stderr, what was queued on stdout.
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import List, Optional
 
@@ -85,10 +84,7 @@ class Session:
         from ..mpd.client import MpdConnection, MpdTarget, mpd_module, path_map
         from ..mpd.dj import Picker
 
-        if not math.isfinite(temperature) or temperature < 0:
-            _fail(f"--temperature must be a finite number >= 0, got {temperature}")
-        if max_per_artist < 0:
-            _fail(f"--max-per-artist must be 0 (no cap) or more, got {max_per_artist}")
+        ctl.check_picking(temperature=temperature, max_per_artist=max_per_artist)
         ctl.check_controls(min_duration, max_duration, max_per_album)
         _mpd(mpd_module)
         target = _mpd(lambda: MpdTarget.resolve(host, port, password))
@@ -131,8 +127,7 @@ def queue(n: int = typer.Option(20, "--n", "-n", help="Songs to append."),
     """Append n songs like the playing one (or, with none playing, like the last queued) to MPD's queue."""
     from ..mpd.dj import queue_similar
 
-    if n <= 0:
-        _fail(f"--n must be at least 1, got {n}")
+    ctl.check_picking(n)
     s = Session(host=host, port=port, password=password, library=library, db=db, music_dir=music_dir,
                  temperature=temperature, max_per_artist=max_per_artist, min_duration=min_duration,
                  max_duration=max_duration, exclude_tag=exclude_tag, exclude_genre=exclude_genre,

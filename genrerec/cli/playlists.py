@@ -8,7 +8,6 @@ are shown as "Artist - Title" fitted to the terminal, playlists are written by
 from __future__ import annotations
 
 import json
-import math
 import os
 from pathlib import Path
 from typing import List, Optional
@@ -20,6 +19,7 @@ from typer.core import TyperCommand
 from ..recommend.recommender import DEFAULT_MAX_PER_ARTIST, DEFAULT_TEMPERATURE
 from ..safety import display
 from ..safety import markup_escape as esc
+from . import controls as opts
 from .artists import artist_plays, print_similar_artists
 from .common import _bar, _fail, _open, app, err, out, run
 from .controls import (check_controls, controls, exclude_genre_opt, exclude_tag_opt, excluded_count,
@@ -186,10 +186,7 @@ def recommend(
     """Recommend a playlist from a listening history: `genrerec recommend a.ogg b.flac -o mix.m3u8`."""
     from ..playlists.history import playlist_tracks
 
-    if n <= 0:
-        _fail(f"--n must be at least 1, got {n}")
-    if not math.isfinite(temperature) or temperature < 0:
-        _fail(f"--temperature must be a finite number >= 0, got {temperature}")
+    opts.check_picking(n, temperature)
     if order not in ("mix", "smooth"):
         _fail(f"--order must be 'mix' or 'smooth', got {order!r}")
     _check_format(fmt, output)
@@ -297,8 +294,7 @@ def similar(
 ) -> None:
     """Tracks most similar to one track (one copy of each recording, at most --max-per-album per album),
     or with --artist NAME the most similar artists."""
-    if n <= 0:
-        _fail(f"--n must be at least 1, got {n}")
+    opts.check_picking(n)
     if (track is None) == (artist is None):
         _fail("give one track (genrerec similar song.mp3) or --artist NAME" + (", not both" if track else ""))
     check_controls(min_duration, max_duration, max_per_album)

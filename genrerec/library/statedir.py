@@ -25,7 +25,7 @@ import os
 import stat
 from pathlib import Path
 
-from ..safety import UnsafePathError, display
+from ..safety import UnsafePathError, display, refuse_unless_regular
 
 
 def owner_problem(st: os.stat_result, d) -> str | None:
@@ -112,10 +112,7 @@ class HeldStateDir:
                 st = os.stat(name, dir_fd=self.fd, follow_symlinks=False)
             except FileNotFoundError:
                 continue
-            if not stat.S_ISREG(st.st_mode):
-                kind = "a symbolic link" if stat.S_ISLNK(st.st_mode) else "not a regular file"
-                raise UnsafePathError(f"{display(self.path / name)}: is {kind}; genrerec does not follow links for "
-                                      "its own files (someone may have planted it): remove it")
+            refuse_unless_regular(st, self.path / name)
 
     def create_file(self, name: str) -> None:
         """Create `name` (0600) inside the held folder if missing, never through a link."""
