@@ -55,8 +55,8 @@ def encode_all(files: list[Path], k: int, workers: int) -> tuple[np.ndarray, np.
     return np.stack([g for g, _ in out]), np.stack([e for _, e in out]), cpu
 
 
-def album_tracks(x_dir: Path) -> tuple[list[Path], np.ndarray]:
-    """benchmarks/albums.py's selection: up to MAX_PER_ALBUM tracks of >= MIN_TRACK_S per package."""
+def album_tracks(x_dir: Path, per_album: int = MAX_PER_ALBUM) -> tuple[list[Path], np.ndarray]:
+    """benchmarks/albums.py's selection: the first `per_album` tracks of >= MIN_TRACK_S per package."""
     from genrerec.audio.decode import AUDIO_EXTENSIONS, AudioError, read_windows
 
     files, albums = [], []
@@ -64,7 +64,7 @@ def album_tracks(x_dir: Path) -> tuple[list[Path], np.ndarray]:
         seen, kept = set(), 0
         for f in sorted(p for p in (x_dir / a).rglob("*") if p.suffix.lower() in AUDIO_EXTENSIONS and p.is_file()):
             real = os.path.realpath(f)
-            if real in seen or kept >= MAX_PER_ALBUM:
+            if real in seen or kept >= per_album:
                 continue
             seen.add(real)
             try:
@@ -93,6 +93,7 @@ def main() -> None:
     ap.add_argument("--soundtracks", type=Path, default=SOUNDTRACKS, help="unpacked Debian packages under x/")
     ap.add_argument("--windows", default="4,8,16,32")
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--per-album", type=int, default=MAX_PER_ALBUM, help="tracks per album (albums.py: 40)")
     ap.add_argument("--out", type=Path, default=DOCS)
     args = ap.parse_args()
     env = environment()
@@ -100,7 +101,7 @@ def main() -> None:
     from genrerec.models.inference import MAX_WINDOWS
 
     ks = [int(k) for k in args.windows.split(",")]
-    files, albums = album_tracks(args.soundtracks / "x")
+    files, albums = album_tracks(args.soundtracks / "x", args.per_album)
     clips = sorted(args.data.glob("*/*.mp3"))
     labels = np.array([c.parent.name for c in clips])
     genre_names = None
