@@ -6,7 +6,7 @@ The shipped v2 model on ONNX Runtime encodes every track with k patches (windows
 for k in --windows, through the indexing path itself (`GenreModel.encode`, 2 worker
 processes, one thread each). Quality: on the full-length soundtrack benchmark
 (benchmarks/albums.py's tracks and metric: album p@5 and the 2-track listener test,
-with the Recommender's similarity: genre weight GENRE_WEIGHT) and on the 114 GTZAN
+with the Recommender's similarity: genre weight GENRE_WEIGHT, 0.25) and on the 114 GTZAN
 clips (genre p@5 of the same similarity, leave one out; and genre accuracy of the head,
 which was *trained on these clips*, so only its change with k means anything). Cost:
 CPU s per track of decode + features + inference (the sum over the workers).

@@ -80,8 +80,22 @@ def main() -> None:
     ap.add_argument("--stage-files", type=int, default=10, help="files per set for the per-stage costs")
     ap.add_argument("--noop", type=int, default=1000, help="tracks in the no-op re-index test (0: skip)")
     ap.add_argument("--limit", type=int, default=0, help="files per set (0: all; a smoke test)")
+    ap.add_argument("--noop-only", action="store_true", help="redo only the no-op re-index in OUT's peers_speed.json")
+    ap.add_argument("--noop-work", type=Path, default=None, help="folder of the no-op library (reused if there)")
+    ap.add_argument("--noop-before", type=Path, default=None,
+                    help="another checkout (the code before): its no-op re-index runs interleaved with this one's")
     ap.add_argument("--out", type=Path, default=DOCS)
     args = ap.parse_args()
+    if args.noop_only:
+        import json
+
+        res = json.loads((args.out / "peers_speed.json").read_text())
+        res["noop"] = noop_reindex(ROOT, args.noop_work or Path(tempfile.mkdtemp(prefix="genrerec-noop-")), args.noop,
+                                   before=args.noop_before)
+        atomic_write_json(args.out / "peers_speed.json", res)
+        atomic_write_text(args.out / "peers_speed.md", render(res))
+        print(render(res))
+        return
     env = environment()
     from importlib.metadata import version
 
@@ -149,7 +163,7 @@ def main() -> None:
         s = stages(files[:: max(1, len(files) // args.stage_files)][: args.stage_files], ROOT, 16, args.int8)
         stage_rows.append({"set": name, **{k: round(v, 4) for k, v in s.items()}, "load": round(load, 1)})
         print(stage_rows[-1], flush=True)
-    noop = noop_reindex(ROOT, work, args.noop) if args.noop else None
+    noop = noop_reindex(ROOT, args.noop_work or work, args.noop, before=args.noop_before) if args.noop else None
     result = {"environment": env, "bliss": bliss_v, "workers": args.workers, "durations_s": dur,
               "files": {k: [str(f) for f in v] for k, v in sets.items()}, "rows": rows, "quality": quality,
               "stages": stage_rows, "noop": noop}

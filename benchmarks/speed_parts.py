@@ -206,15 +206,16 @@ t = time.perf_counter(); c = time.process_time()
 model = load_model()
 s = index_library(lib, db, model=model, show_progress=False)
 print(json.dumps({"wall": time.perf_counter() - t, "cpu": time.process_time() - c, "indexed": s.indexed,
-                  "unchanged": s.unchanged}))
+                  "unchanged": s.unchanged, "ok": s.total_ok, "failed": len(s.failed)}))
 """
 
 
-def noop_reindex(root: Path, work: Path, n: int = 1000, repeats: int = 5) -> dict:
-    """A library of n tiny synthetic files (0.5 s of noise and tones), indexed once, then
+def noop_reindex(root: Path, work: Path, n: int = 1000, repeats: int = 5, before: Path | None = None) -> dict:
+    """A library of n small synthetic files (3.5 s of noise and a tone: one patch each), indexed once, then
     re-indexed with nothing changed `repeats` times, each in a fresh process: wall and CPU
     of `load_model()` + `index_library()` (scan, diff, search-index rebuild), and wall of
-    the whole `genrerec index` command (interpreter start-up and imports included)."""
+    the whole `genrerec index` command (interpreter start-up and imports included). With
+    `before`, the same no-op runs with that checkout's code too, interleaved, for a before/after."""
     import numpy as np
     import soundfile as sf
 
@@ -225,7 +226,7 @@ def noop_reindex(root: Path, work: Path, n: int = 1000, repeats: int = 5) -> dic
         p = lib / f"a{i // 50:02d}" / f"t{i:04d}.wav"
         if not p.exists():
             p.parent.mkdir(parents=True, exist_ok=True)
-            t = np.arange(8000) / 16000
+            t = np.arange(56000) / 16000
             x = 0.2 * np.sin(2 * np.pi * rng.uniform(100, 2000) * t) + 0.05 * rng.standard_normal(t.size)
             sf.write(str(p), x.astype(np.float32), 16000)
     env = {**os.environ, "PYTHONPATH": str(root)}
@@ -233,8 +234,18 @@ def noop_reindex(root: Path, work: Path, n: int = 1000, repeats: int = 5) -> dic
                            cwd=root)
     if first.returncode != 0:
         raise SystemExit(f"no-op index failed: {first.stderr[-2000:]}")
-    runs, cli = [], []
+    runs, cli, old = [], [], []
+    db_before = work / "noop-db-before"  # its own copy: the old code's writes must not touch the catalog timed after
+    if before is not None:
+        import shutil
+
+        shutil.rmtree(db_before, ignore_errors=True)
+        shutil.copytree(db, db_before)
     for _ in range(repeats):
+        if before is not None:  # the same no-op with another checkout's code (the code before a change), interleaved
+            r = subprocess.run([sys.executable, "-c", NOOP, str(lib), str(db_before)], capture_output=True, text=True,
+                               env={**env, "PYTHONPATH": str(before)}, cwd=before)
+            old.append({**json.loads(r.stdout.strip().splitlines()[-1]), "load": os.getloadavg()[0]})
         load = os.getloadavg()[0]
         r = subprocess.run([sys.executable, "-c", NOOP, str(lib), str(db)], capture_output=True, text=True, env=env,
                            cwd=root)
@@ -243,4 +254,5 @@ def noop_reindex(root: Path, work: Path, n: int = 1000, repeats: int = 5) -> dic
         subprocess.run([sys.executable, "-m", "genrerec", "index", str(lib), "--db", str(db)], capture_output=True,
                        env=env, cwd=root, check=True)
         cli.append(time.perf_counter() - t)
-    return {"tracks": n, "first": json.loads(first.stdout.strip().splitlines()[-1]), "runs": runs, "cli_wall": cli}
+    return {"tracks": n, "first": json.loads(first.stdout.strip().splitlines()[-1]), "runs": runs, "cli_wall": cli,
+            "seconds_per_file": 3.5, "before": old, "before_root": str(before) if before else None}
