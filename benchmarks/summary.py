@@ -30,7 +30,7 @@ TIMING_KEYS = {"train_minutes", "build_s", "p50_ms", "p99_ms", "wall_s", "tracks
                "seconds", "x_analysed", "peak_mb", "p50_ms_rerank", "train_s", "add_s", "median_s", "median_change",
                "commit_s_per_track", "ray_start_s", "ray_efficiency", "ray_efficiency_raw", "workers_h", "commit_h",
                "scan_h", "build_h", "wall_h", "core_h", "cost", "commit_bound_from_nodes", "read", "decode",
-               "features", "model", "commit", "scan", "load"}
+               "features", "model", "commit", "scan", "load", "cpu_med", "wall_med", "peak_pss_mb", "peak_rss_mb"}
 
 
 def _load(folder: Path) -> dict[str, dict]:
