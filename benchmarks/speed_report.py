@@ -11,6 +11,13 @@ def _row(rows: list[dict], set_name: str, prefix: str) -> dict | None:
     return next((r for r in rows if r["set"] == set_name and r["system"].startswith(prefix)), None)
 
 
+def _overlap(a: str, b: str) -> bool:
+    """Whether two "median (min-max)" ranges overlap."""
+    lo_a, hi_a = (float(x) for x in a.split("(")[1].rstrip(")").split("-"))
+    lo_b, hi_b = (float(x) for x in b.split("(")[1].rstrip(")").split("-"))
+    return lo_a <= hi_b and lo_b <= hi_a
+
+
 def targets(res: dict, default_k: int) -> list[dict]:
     """Issue 24's targets, each met or not, from this run's numbers."""
     rows, out = res["rows"], []
@@ -24,8 +31,10 @@ def targets(res: dict, default_k: int) -> list[dict]:
     b = _row(rows, "full-length soundtrack tracks", "bliss")
     g = _row(rows, "full-length soundtrack tracks", f"genrerec v2, ONNX Runtime fp32, {default_k} ")
     if b and g:
-        out.append({"target": "full-length soundtrack tracks: wall <= bliss's",
-                    "measured": f"{g['wall_med']:.1f} s vs {b['wall_med']:.1f} s", "met": g["wall_med"] <= b["wall_med"]})
+        overlap = _overlap(g["wall_s"], b["wall_s"])
+        out.append({"target": "full-length soundtrack tracks: wall <= bliss's (medians)",
+                    "measured": f"{g['wall_s']} s vs {b['wall_s']} s" + ("; the ranges overlap" if overlap else ""),
+                    "met": g["wall_med"] <= b["wall_med"]})
     if res.get("noop"):
         walls = [r["wall"] for r in res["noop"]["runs"]]
         cpus = [r["cpu"] for r in res["noop"]["runs"]]
@@ -56,7 +65,8 @@ def render_md(res: dict, doc: str) -> str:
           "", "Data: " + ", ".join(f"{k}: {len(v)} files, {res['durations_s'][k] / 60:.0f} min of audio"
                                    for k, v in res["files"].items()) + ". "
           f"Processes: {res['workers']} for every system. genrerec's default is ONNX Runtime fp32 with "
-          f"{MAX_WINDOWS} patches a track.", "",
+          f"{MAX_WINDOWS} patches a track. Other patch counts: [patches.md](patches.md); int8: "
+          "[onnx_int8.md](onnx_int8.md).", "",
           "## Speed", "", "CPU s/track and wall: median of the runs (min-max). Start-up (interpreter, imports, "
           "model load) is counted apart, in its own columns; genrerec's rows include making the catalog, the "
           "worker pool and the search index. The load column gives the 1-minute load average before-after each "
