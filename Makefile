@@ -14,7 +14,7 @@ export LIBRARY HISTORY DEMO_DB DEMO_MUSIC
 # TORCH_INDEX=https://download.pytorch.org/whl/cpu installs the CPU-only torch build (no 5 GB of CUDA).
 TORCH_INDEX ?=
 
-.PHONY: venv lite demo test bench docs clean
+.PHONY: venv lite demo test test-lite bench docs clean
 
 venv: $(STAMP)
 
@@ -42,6 +42,11 @@ demo: $(LITE_STAMP)
 test: $(STAMP)
 	$(PY) -m pytest -q tests; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "error: no tests were collected"; exit 1; fi; exit $$rc
+
+# The light install's own check (CI runs it too): index, recommend, similar and classify in
+# $(LITE) with every import of torch refused and written down (.ci/torch_free.py).
+test-lite: $(LITE_STAMP)
+	$(LITE_PY) .ci/torch_free.py
 
 bench: $(STAMP)
 	$(PY) -m pip install -q -c $(LOCK) -e ".[dev,bench]"

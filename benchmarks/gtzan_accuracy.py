@@ -123,7 +123,7 @@ def main() -> None:
         f"and is scored once on *test* ({n_split['b']} clips). Clip accuracy = argmax of the mean of "
         "3 s window softmaxes over the whole clip.",
         "",
-        f"- `gtzan_blocks_seed0`: within each genre, clips sorted by number are cut into contiguous blocks, "
+        "- `gtzan_blocks_seed0`: within each genre, clips sorted by number are cut into contiguous blocks, "
         "so neighbouring numbers (often the same artist) stay on one side except at block edges: the honest "
         "figure. Most genres here are clips 00000-00009 (often one or two artists) plus a few later numbers, "
         "so some test clips still share an artist with training clips, while the later-numbered test clips "

@@ -12,7 +12,6 @@ Writes docs/benchmarks/retrieval.{json,md}. About 20 minutes per model on the
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np

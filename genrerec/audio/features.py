@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass, fields
-
 from typing import TYPE_CHECKING
 
 import numpy as np

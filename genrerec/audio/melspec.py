@@ -92,8 +92,37 @@ def _sinc_kernel(orig: int, new: int) -> tuple[np.ndarray, int]:
     return (k * window * (base / orig)).astype(np.float32), width
 
 
+@lru_cache(maxsize=8)
+def _phase_blocks(orig: int, new: int) -> tuple[tuple[int, int, int, int, np.ndarray], ...] | None:
+    """The kernel cut into blocks of neighbouring output phases with the input taps each block
+    reads: (first phase, end phase, first tap, end tap, weights [taps, phases]).
+
+    Each phase's windowed sinc is zero outside about 2 * RESAMPLE_WIDTH input samples, so a
+    block skips the kernel's zeros (over 90% of it for 44.1 kHz -> 16 kHz) and, reading at most
+    `orig` taps, is a strided view numpy hands to BLAS. None when that cannot be done
+    (upsampling, or phases wider than `orig`): resample then takes the whole kernel."""
+    kernel, _ = _sinc_kernel(orig, new)
+    nz = kernel != 0
+    if new < 8 or not nz.any(axis=1).all():
+        return None
+    lo, hi = nz.argmax(axis=1), kernel.shape[1] - nz[:, ::-1].argmax(axis=1)
+    blocks, size = [], max(1, new // 8)
+    p = 0
+    while p < new:
+        q = min(new, p + size)
+        while q > p + 1 and hi[p:q].max() - lo[p:q].min() > orig:
+            q = p + (q - p) // 2
+        a, b = int(lo[p:q].min()), int(hi[p:q].max())
+        if b - a > orig:
+            return None
+        blocks.append((p, q, a, b, np.ascontiguousarray(kernel[p:q, a:b].T)))
+        p = q
+    return tuple(blocks)
+
+
 def resample(wav: np.ndarray, orig_sr: int, sr: int) -> np.ndarray:
-    """Band-limited resampling of a mono waveform, the same numbers as torchaudio.functional.resample."""
+    """Band-limited resampling of a mono waveform, the same numbers as torchaudio.functional.resample
+    (to float32 rounding)."""
     wav = np.asarray(wav, dtype=np.float32)
     if orig_sr == sr or wav.size == 0:
         return wav
@@ -105,5 +134,11 @@ def resample(wav: np.ndarray, orig_sr: int, sr: int) -> np.ndarray:
     n_out = (x.size - kernel.shape[1]) // orig + 1
     frames = np.lib.stride_tricks.as_strided(x, (n_out, kernel.shape[1]), (x.strides[0] * orig, x.strides[0]),
                                              writeable=False)
-    out = (frames @ kernel.T).reshape(-1)  # [n_out, new] -> interleaved phases
-    return np.ascontiguousarray(out[: math.ceil(new * length / orig)], dtype=np.float32)
+    blocks = _phase_blocks(orig, new)
+    if blocks is None:
+        out = frames @ kernel.T  # [n_out, new]: interleaved phases
+    else:
+        out = np.empty((n_out, new), np.float32)
+        for p, q, a, b, w in blocks:
+            out[:, p:q] = frames[:, a:b] @ w
+    return np.ascontiguousarray(out.reshape(-1)[: math.ceil(new * length / orig)], dtype=np.float32)

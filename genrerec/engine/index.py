@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import json
 import logging
 import os
 import signal
@@ -35,8 +36,8 @@ from ..library.location import CATALOG_FILE, DB_DIRNAME, STATE_FILES, default_db
 from ..library.lock import LibraryLock
 from ..library.scan import plan_changes, scan_library
 from ..library.statedir import HeldStateDir
-from ..library.vectors import GENRE_WEIGHT, INDEX_META, build_vector_index, save_vector_index
-from ..safety import check_state_dir, make_private_dir
+from ..library.vectors import GENRE_WEIGHT, INDEX_FILE, INDEX_META, VectorIndex, build_vector_index, save_vector_index
+from ..safety import check_state_dir, make_private_dir, read_bytes_nofollow
 from .base import Engine, Job
 from .local import LocalEngine
 
@@ -148,6 +149,26 @@ def _set_model_meta(cat: Catalog, model) -> None:
     cat.set_meta("model_source", model.source)
 
 
+def _model_meta_differs(cat: Catalog, model) -> bool:
+    want = {"model_id": model.model_id, "genres": list(model.genres), "tags": list(getattr(model, "tags", [])),
+            "embed_dim": model.embed_dim, "model_source": model.source}
+    return any(cat.get_meta(k) != v for k, v in want.items())
+
+
+def _saved_index_if_current(db: Path, cat: Catalog, model_id: str) -> VectorIndex | None:
+    """The saved search index when its meta vouches for this very catalog generation, model and
+    genre weight (a no-op re-index reuses it); None when it must be built again."""
+    want = {"generation": cat.generation, "model_id": model_id, "genre_weight": GENRE_WEIGHT}
+    try:
+        meta = json.loads(read_bytes_nofollow(db / INDEX_META))
+        if not all(meta.get(k) == v for k, v in want.items()):
+            return None
+        vi = VectorIndex.load(db / INDEX_FILE)
+        return vi if len(vi) == meta.get("count") else None
+    except (OSError, ValueError, LibraryError):  # missing, damaged or a planted link: build it again
+        return None
+
+
 def _raise_fault(e: BaseException, db: Path, summary: IndexSummary) -> None:
     """One clear line for faults of the moment (disk full, catalog locked, read-only), saying what was kept."""
     if is_disk_full(e, db):
@@ -200,12 +221,13 @@ def _index_locked(root, db, state, model, engine, summary, batch_tracks, max_win
             if switching:
                 log.info("model changed (%s -> %s): every track is embedded again", old_model, model.model_id)
             old_root = cat.get_meta("library")
-            with cat.transaction():
-                cat.set_meta("library", str(root))
-                if switching:
-                    cat.ensure_pending()
-                else:
-                    _set_model_meta(cat, model)
+            if switching or old_root != str(root) or _model_meta_differs(cat, model):
+                with cat.transaction():  # nothing written when nothing changed: a no-op keeps the generation
+                    cat.set_meta("library", str(root))
+                    if switching:
+                        cat.ensure_pending()
+                    else:
+                        _set_model_meta(cat, model)
             if old_root and old_root != str(root):
                 log.info("library moved from %s to %s", old_root, root)
 
@@ -231,10 +253,11 @@ def _index_locked(root, db, state, model, engine, summary, batch_tracks, max_win
                     cat.drop_pending(done | {f.rel for f in plan.todo}, model.model_id)
             summary.unchanged = plan.unchanged
             summary.failed += plan.failed_before
-            with cat.transaction():
-                for r, f in plan.moved:
-                    cat.move(r.id, f.rel, f.size, f.mtime_ns)
-                cat.delete([r.id for r in plan.gone.values()])
+            if plan.moved or plan.gone:
+                with cat.transaction():
+                    for r, f in plan.moved:
+                        cat.move(r.id, f.rel, f.size, f.mtime_ns)
+                    cat.delete([r.id for r in plan.gone.values()])
             summary.moved, summary.removed = len(plan.moved), len(plan.gone)
 
             jobs = [Job(f.rel, str(f.path), max_windows) for f in plan.todo]
@@ -247,10 +270,12 @@ def _index_locked(root, db, state, model, engine, summary, batch_tracks, max_win
                 with cat.transaction():
                     cat.apply_pending()
                     _set_model_meta(cat, model)
-            vi = build_vector_index(cat, model.model_id)
-            state.check()
-            save_vector_index(state.work, vi, {"generation": cat.generation, "model_id": model.model_id,
-                                               "genre_weight": GENRE_WEIGHT})
+            vi = _saved_index_if_current(state.work, cat, model.model_id)
+            if vi is None:
+                vi = build_vector_index(cat, model.model_id)
+                state.check()
+                save_vector_index(state.work, vi, {"generation": cat.generation, "model_id": model.model_id,
+                                                   "genre_weight": GENRE_WEIGHT})
             state.check()
             summary.index_kind = vi.kind
             summary.total_ok = cat.count("ok")

@@ -9,7 +9,8 @@ restarted by Ray and its batch retried; only the driver commits, so nothing is
 stored twice.
 
 Workers read the audio themselves: the library must be at the same path on
-every node (shared storage). Ray is imported only when this engine runs.
+every node (shared storage). Ray is imported only when this engine runs, and
+torch never with a model on ONNX Runtime (the light install's indexing path).
 """
 
 from __future__ import annotations
@@ -50,15 +51,20 @@ class Embedder:
     again when Ray retries the call on the restarted actor."""
 
     def __init__(self, model=None):
-        import torch
-
-        torch.set_num_threads(1)  # one CPU per actor, as the local engine's workers
-        self.model = model
+        self.model = None
+        if model is not None:
+            self._take(model)
         self.host = socket.gethostname()
+
+    def _take(self, model) -> None:
+        """Hold the model with one inference thread (one CPU per actor, as the local engine's
+        workers), through the model's own runtime: ONNX Runtime never imports torch here."""
+        model.set_threads(1)
+        self.model = model
 
     def embed(self, jobs: list[Job], model_box: list | None = None) -> list[dict]:
         if self.model is None:  # first call, or first after a restart
-            self.model = import_ray().get(model_box[0])
+            self._take(import_ray().get(model_box[0]))
         prepared = []
         for job in jobs:
             if not os.access(job.path, os.R_OK):  # e.g. the library is not mounted on this node

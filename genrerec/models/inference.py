@@ -24,10 +24,8 @@ import numpy as np
 from ..audio.decode import AudioError, read_windows
 from ..audio.features import FeatureConfig
 from ..audio.melspec import log_mel
-from .onnx_runtime import (ORT_THREADS, RUNTIME_ENV, RUNTIMES, OnnxModelError, OnnxNet, have_onnxruntime,
-                           matching_onnx)
-
 from .checkpoint import CheckpointError
+from .onnx_runtime import ORT_THREADS, RUNTIME_ENV, RUNTIMES, OnnxModelError, OnnxNet, have_onnxruntime, matching_onnx
 
 if TYPE_CHECKING:
     from .checkpoint import Checkpoint

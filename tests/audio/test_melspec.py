@@ -50,3 +50,22 @@ def test_resample_matches_torchaudio(orig):
     got = melspec.resample(x, orig, 16000)
     assert got.shape == want.shape
     assert np.abs(got - want).max() < TOL  # float32 sums over kernels of up to ~1,000 taps
+
+
+@pytest.mark.parametrize("orig", [11025, 22050, 44056, 44100, 88200])
+def test_resample_by_phase_blocks_equals_the_whole_kernel(orig):
+    """The fast path (only each phase block's non-zero taps) gives the whole kernel's numbers."""
+    import math
+
+    x = (0.3 * np.random.default_rng(orig).standard_normal(int(orig * 2.3) + 7)).astype(np.float32)
+    g = math.gcd(orig, 16000)
+    o, n = orig // g, 16000 // g
+    assert melspec._phase_blocks(o, n) is not None
+    kernel, width = melspec._sinc_kernel(o, n)
+    xp = np.pad(x, (width, width + o)).astype(np.float64)
+    n_out = (xp.size - kernel.shape[1]) // o + 1
+    frames = np.stack([xp[i * o:i * o + kernel.shape[1]] for i in range(n_out)])
+    want = (frames @ kernel.T.astype(np.float64)).reshape(-1)[: math.ceil(n * x.size / o)]
+    got = melspec.resample(x, orig, 16000)
+    assert got.shape == want.shape
+    assert np.abs(got - want).max() < 1e-5

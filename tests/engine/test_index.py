@@ -193,3 +193,27 @@ def test_vector_index_api(tmp_path):
     vi.add(np.arange(50), v)
     vi.remove(np.array([3]))
     assert 3 not in vi.query(v[3], 5)[1][0]
+
+
+def test_a_no_op_reindex_writes_nothing_and_reuses_the_saved_index(library, tiny_model):
+    """Nothing changed: the catalog generation stays, the search index is not rebuilt or rewritten;
+    a change afterwards is still picked up and the index rebuilt for it."""
+    s = index_library(library, model=tiny_model, workers=0, show_progress=False)
+    db = find_db_dir(library)
+    cat = Catalog(db / "catalog.sqlite", create=False)
+    gen = cat.generation
+    cat.close()
+    stamp = [(db / f).stat().st_mtime_ns for f in ("index.faiss", "index.json")]
+    again = index_library(library, model=tiny_model, workers=0, show_progress=False)
+    assert (again.indexed, again.unchanged, again.total_ok) == (0, s.indexed, s.total_ok)
+    cat = Catalog(db / "catalog.sqlite", create=False)
+    assert cat.generation == gen
+    cat.close()
+    assert [(db / f).stat().st_mtime_ns for f in ("index.faiss", "index.json")] == stamp
+    (db / "index.faiss").write_bytes(b"garbage")  # a damaged index is built again, even on a no-op
+    index_library(library, model=tiny_model, workers=0, show_progress=False)
+    assert index_matches_catalog(db, tiny_model.model_id)
+    (library / "low" / "low0.wav").unlink()
+    third = index_library(library, model=tiny_model, workers=0, show_progress=False)
+    assert third.removed == 1 and third.total_ok == s.total_ok - 1
+    assert index_matches_catalog(db, tiny_model.model_id)
