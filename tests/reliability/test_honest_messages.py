@@ -210,6 +210,7 @@ def test_catalog_locked_by_another_program_says_who(library, tiny_model, monkeyp
     from genrerec.errors import LibraryLocked
 
     index_library(library, model=tiny_model, workers=0, show_progress=False)
+    write_audio(library / "new" / "new0.wav", "mid", seconds=6.0, seed=9)  # work to commit (a no-op index writes nothing)
     holder = subprocess.Popen(
         [sys.executable, "-c", "import sqlite3, sys; db = sqlite3.connect(sys.argv[1], isolation_level=None); "
          "db.execute('BEGIN EXCLUSIVE'); print('locked', flush=True); sys.stdin.read()",
