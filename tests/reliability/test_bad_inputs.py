@@ -2,7 +2,6 @@
 skipped with its reason recorded, and the run goes on."""
 
 import os
-import resource
 import subprocess
 import sys
 import textwrap

@@ -4,7 +4,6 @@ planted checkpoint, no lines injected into playlists, no reading outside the
 library."""
 
 import os
-import pickle
 import stat
 
 import pytest
@@ -147,7 +146,7 @@ def test_links_out_of_the_library_are_not_followed(linked_library, tiny_model, r
 
 
 def test_follow_external_links_opt_in(linked_library, tiny_model, record):
-    s = index_library(linked_library, model=tiny_model, workers=0, show_progress=False, follow_external_links=True)
+    index_library(linked_library, model=tiny_model, workers=0, show_progress=False, follow_external_links=True)
     rows = _rows(linked_library)
     secret = [r for r in rows if "secret" in r]
     assert len(secret) == 1, secret  # two links to one file: indexed once

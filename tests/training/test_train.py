@@ -2,7 +2,6 @@
 
 import json
 
-import numpy as np
 import torch
 
 from genrerec.models.checkpoint import load_checkpoint
