@@ -100,7 +100,8 @@ def main() -> None:
           "(also run by `make test` and CI) — do not edit by hand.", "",
           f"Result: **{summary}** in {secs:.0f} s. Kill points survived: {kills} exact points "
           f"(scan, decode, inference, inside the commit, between index and meta writes) plus {random_kills} "
-          "kills in a row at seeded random points (the k-th inference or commit of a run); after each, catalog and FAISS index agree, finished tracks are kept, "
+          "kills in a row at seeded random points (the k-th inference or commit of a run); after each, "
+          "catalog and FAISS index agree, finished tracks are kept, "
           "nothing is indexed twice, and the resumed result equals an uninterrupted run.", ""]
     for key, title in GROUPS.items():
         rows = [c for c in cases if c["group"] == key]
