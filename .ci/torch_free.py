@@ -12,24 +12,12 @@ import os
 import subprocess
 import sys
 import tempfile
-import textwrap
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 
-BLOCKER = textwrap.dedent("""
-    import os, sys
-    BLOCKED = ("torch", "torchaudio", "torchvision")
-    class NoTorch:
-        def find_spec(self, name, path=None, target=None):
-            if name.split(".")[0] in BLOCKED and os.environ.get("TORCH_ATTEMPTS"):
-                with open(os.environ["TORCH_ATTEMPTS"], "a") as f:
-                    f.write(f"{os.getpid()} {name}\\n")
-                raise ImportError(f"torch-free path imported {name}")
-            return None
-    sys.meta_path.insert(0, NoTorch())
-""")
+BLOCKER_DIR = Path(__file__).resolve().parents[1] / "tests" / "no_torch"  # its sitecustomize refuses torch
 
 
 def write_track(path: Path, seed: int, seconds: float = 7.0, sr: int = 22050) -> None:
@@ -45,11 +33,9 @@ def write_track(path: Path, seed: int, seconds: float = 7.0, sr: int = 22050) ->
 def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         tmp_p = Path(tmp)
-        lib, db, site, attempts = tmp_p / "music", tmp_p / "db", tmp_p / "site", tmp_p / "attempts.txt"
+        lib, db, site, attempts = tmp_p / "music", tmp_p / "db", BLOCKER_DIR, tmp_p / "attempts.txt"
         for i in range(6):
             write_track(lib / f"album{i % 2}" / f"t{i}.wav", seed=i)
-        site.mkdir()
-        (site / "sitecustomize.py").write_text(BLOCKER)
         env = {**os.environ, "TORCH_ATTEMPTS": str(attempts), "COLUMNS": "100",
                "PYTHONPATH": os.pathsep.join([str(site), *filter(None, [os.environ.get("PYTHONPATH")])])}
         env.pop("GENREREC_RUNTIME", None)
@@ -60,6 +46,10 @@ def main() -> int:
                  ["similar", first, "--db", str(db), "-n", "3"],
                  ["classify", first, "--json"]]
         problems = []
+        probe = subprocess.run([sys.executable, "-c", "import sys; assert any(type(f).__name__ == 'NoTorch' "
+                                "for f in sys.meta_path)"], env=env, capture_output=True, text=True)
+        if probe.returncode != 0:
+            problems.append(f"the torch blocker ({BLOCKER_DIR}/sitecustomize.py) did not load")
         for args in steps:
             p = subprocess.run([sys.executable, "-m", "genrerec", *args], env=env, capture_output=True, text=True,
                                timeout=600)
