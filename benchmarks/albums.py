@@ -34,6 +34,36 @@ MIN_TRACK_S = 30.0  # shorter files are jingles and effects, not album tracks
 MAX_PER_ALBUM = 40  # the first 40 by name, so no album dominates the score
 
 
+def package_tracks(x_dir: Path, package: str) -> list[Path]:
+    """A package's audio files under x_dir/<package>, sorted by path (as fetch_soundtracks lists them)."""
+    from genrerec.audio.decode import AUDIO_EXTENSIONS
+
+    return sorted(p for p in (x_dir / package).rglob("*") if p.suffix.lower() in AUDIO_EXTENSIONS and p.is_file())
+
+
+def select_tracks(files: list[Path], cap: int = MAX_PER_ALBUM, on_skip=None) -> list[tuple[Path, float]]:
+    """The benchmark's selection from one package's files, in order: each real file once (packages
+    link one file under several names), readable by the indexer's own rule, at least MIN_TRACK_S
+    long, the first `cap` of them; [(path, duration)]. `on_skip(error)` hears unreadable files."""
+    from genrerec.audio.decode import AudioError, read_windows
+
+    seen, kept = set(), []
+    for f in files:
+        real = os.path.realpath(f)
+        if real in seen or len(kept) >= cap:
+            continue
+        seen.add(real)
+        try:
+            _, dur = read_windows(f, 3.0, 3.0, 1, 16000)
+        except AudioError as e:
+            if on_skip is not None:
+                on_skip(e)
+            continue
+        if dur >= MIN_TRACK_S:
+            kept.append((f, dur))
+    return kept
+
+
 def album_metrics(sim: np.ndarray, albums: np.ndarray, listeners: int = 20, seed: int = 0) -> dict:
     """album precision@5 (every track queries all others) and the 2-track listener test."""
     n = len(albums)
@@ -42,6 +72,13 @@ def album_metrics(sim: np.ndarray, albums: np.ndarray, listeners: int = 20, seed
         s = sim[i].copy()
         s[i] = -np.inf
         p5.append((albums[np.argsort(-s, kind="stable")[:5]] == albums[i]).mean())
+    return {"album_p@5": round(float(np.mean(p5)), 3),
+            "listener_10": round(listener_share(sim, albums, listeners, seed), 3)}
+
+
+def listener_share(sim: np.ndarray, albums: np.ndarray, listeners: int = 20, seed: int = 0) -> float:
+    """The 2-track listener test: `listeners` seeded listeners per album play 2 of its tracks; the
+    share of the 10 tracks nearest their mean similarity (history excluded) from that album."""
     rng = np.random.default_rng(seed)
     hits = []
     for a in np.unique(albums):
@@ -51,7 +88,7 @@ def album_metrics(sim: np.ndarray, albums: np.ndarray, listeners: int = 20, seed
             s = sim[h].mean(0)
             s[h] = -np.inf
             hits.append((albums[np.argsort(-s, kind="stable")[:10]] == a).mean())
-    return {"album_p@5": round(float(np.mean(p5)), 3), "listener_10": round(float(np.mean(hits)), 3)}
+    return float(np.mean(hits))
 
 
 def cached(path: Path, files: list[Path], fn, tag: str) -> tuple[np.ndarray, float]:
@@ -94,24 +131,9 @@ def main() -> None:
     env = environment()
     print(env_md(env))
     found = fetch_soundtracks(args.music, ALBUMS)
-    from genrerec.audio.decode import AudioError, read_windows
-
     files, albums, lengths = [], [], []
     for a in ALBUMS:
-        seen, kept = set(), 0
-        for f in found[a]:
-            real = os.path.realpath(f)
-            if real in seen or kept >= MAX_PER_ALBUM:  # packages link one file under several names
-                continue
-            seen.add(real)
-            try:  # the indexer's own rule: unreadable or silent files are skipped with a reason
-                _, dur = read_windows(f, 3.0, 3.0, 1, 16000)
-            except AudioError as e:
-                print(f"skipping {e}")
-                continue
-            if dur < MIN_TRACK_S:
-                continue
-            kept += 1
+        for f, dur in select_tracks(found[a], on_skip=lambda e: print(f"skipping {e}")):
             files.append(f)
             albums.append(a)
             lengths.append(dur)

@@ -31,7 +31,7 @@ from collections import Counter
 from pathlib import Path
 
 import numpy as np
-from albums import ALBUMS, MAX_PER_ALBUM, MIN_TRACK_S  # the same data as the album benchmark
+from albums import ALBUMS, select_tracks  # the same data as the album benchmark
 from common import DOCS, env_md, environment, md_table
 
 SEED = 0
@@ -42,7 +42,6 @@ DURATION = (120.0, 300.0)  # the bounds the duration figure asks for, seconds
 
 def build_library(music: Path, library: Path) -> dict[str, int]:
     """library/<package>/<NN file> links to the albums.py selection; {package: tracks}."""
-    from genrerec.audio.decode import AudioError, read_windows
     from genrerec.demo.freemusic import fetch_soundtracks
 
     found = fetch_soundtracks(music, ALBUMS)
@@ -50,22 +49,11 @@ def build_library(music: Path, library: Path) -> dict[str, int]:
     for a in ALBUMS:
         d = library / a
         d.mkdir(parents=True, exist_ok=True)
-        seen, kept = set(), 0
-        for f in found[a]:
-            real = os.path.realpath(f)
-            if real in seen or kept >= MAX_PER_ALBUM:  # packages link one file under several names
-                continue
-            seen.add(real)
+        kept = 0
+        for f, _ in select_tracks(found[a], on_skip=lambda e: print(f"skipping {e}")):
             link = d / f"{kept:02d} {f.name}"
             if not link.is_symlink():
-                try:
-                    _, dur = read_windows(f, 3.0, 3.0, 1, 16000)
-                except AudioError as e:
-                    print(f"skipping {e}")
-                    continue
-                if dur < MIN_TRACK_S:
-                    continue
-                os.symlink(real, link)
+                os.symlink(os.path.realpath(f), link)
             kept += 1
         counts[a] = kept
     return counts

@@ -22,7 +22,7 @@ import resource
 from pathlib import Path
 
 import numpy as np
-from albums import ALBUMS, MAX_PER_ALBUM, MIN_TRACK_S, album_metrics
+from albums import ALBUMS, MAX_PER_ALBUM, album_metrics, package_tracks, select_tracks
 from common import DEFAULT_DATA, DOCS, env_md, environment, md_table
 from retrieval import cosine
 
@@ -57,24 +57,11 @@ def encode_all(files: list[Path], k: int, workers: int) -> tuple[np.ndarray, np.
 
 def album_tracks(x_dir: Path, per_album: int = MAX_PER_ALBUM) -> tuple[list[Path], np.ndarray]:
     """benchmarks/albums.py's selection: the first `per_album` tracks of >= MIN_TRACK_S per package."""
-    from genrerec.audio.decode import AUDIO_EXTENSIONS, AudioError, read_windows
-
     files, albums = [], []
     for a in ALBUMS:
-        seen, kept = set(), 0
-        for f in sorted(p for p in (x_dir / a).rglob("*") if p.suffix.lower() in AUDIO_EXTENSIONS and p.is_file()):
-            real = os.path.realpath(f)
-            if real in seen or kept >= per_album:
-                continue
-            seen.add(real)
-            try:
-                _, dur = read_windows(f, 3.0, 3.0, 1, 16000)
-            except AudioError:
-                continue
-            if dur >= MIN_TRACK_S:
-                kept += 1
-                files.append(f)
-                albums.append(a)
+        for f, _ in select_tracks(package_tracks(x_dir, a), per_album):
+            files.append(f)
+            albums.append(a)
     return files, np.array(albums)
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from albums import listener_share
 
 CACHE = Path("/work/cache/v3/feat")
 CACHE_MTT = Path("/work/cache/v3/feat_mtt")  # a second pass with the MTT backbone (GTZAN and benchmark only)
@@ -114,14 +115,4 @@ def listener10(vecs: np.ndarray, groups: np.ndarray, listeners: int = 20, seed: 
     """albums.py's listener test: 20 seeded listeners per group play 2 of its tracks; share of the 10
     tracks nearest the mean of their vectors (history excluded) from that group. On GTZAN genres this
     is a proxy for temperature.py's T=0 in-genre share (1-genre histories, no Recommender)."""
-    rng = np.random.default_rng(seed)
-    s_all = vecs @ vecs.T
-    hits = []
-    for a in np.unique(groups):
-        members = np.flatnonzero(groups == a)
-        for _ in range(listeners):
-            h = rng.choice(members, 2, replace=False)
-            s = s_all[h].mean(0)
-            s[h] = -np.inf
-            hits.append((groups[np.argsort(-s, kind="stable")[:10]] == a).mean())
-    return float(np.mean(hits))
+    return listener_share(vecs @ vecs.T, groups, listeners, seed)

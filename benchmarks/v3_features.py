@@ -21,38 +21,24 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from albums import ALBUMS, package_tracks, select_tracks
 from common import DEFAULT_DATA
 
-from genrerec.audio.decode import AUDIO_EXTENSIONS, AudioError, read_windows
+from genrerec.audio.decode import AudioError
 from genrerec.models.checkpoint import load_checkpoint
 from genrerec.models.inference import MAX_WINDOWS, pretrained_model_path, track_windows
 from genrerec.training.data import scan_genre_tree
 
-BENCH_ALBUMS = ["wesnoth-1.16-music", "warzone2100-music", "nexuiz-music", "drascula-music", "hyperrogue-music",
-                "singularity-music", "ufoai-music"]  # = albums.ALBUMS
+BENCH_ALBUMS = ALBUMS
 REF_PACKAGES = ["asc-music", "planetblupi-music-ogg", "lincity-ng-data", "frozen-bubble-data", "extremetuxracer-data",
                 "neverball-data", "pingus-data", "scorched3d-data", "openarena-data", "xblast-tnt-musics"]
-MIN_TRACK_S = 30.0
 MAX_PER_ALBUM = 40  # benchmark albums: albums.py's rule
 MAX_PER_REF = 20  # reference packages: enough for statistics, cheap on 2 shared cores
 
 
 def album_tracks(root: Path, pkg: str, cap: int) -> list[Path]:
     """albums.py's selection: unique real files of at least MIN_TRACK_S, the first `cap` by name."""
-    files = sorted(p for p in (root / pkg).rglob("*") if p.suffix.lower() in AUDIO_EXTENSIONS and p.is_file())
-    seen, kept = set(), []
-    for f in files:
-        real = os.path.realpath(f)
-        if real in seen or len(kept) >= cap:
-            continue
-        seen.add(real)
-        try:
-            _, dur = read_windows(f, 3.0, 3.0, 1, 16000)
-        except AudioError:
-            continue
-        if dur >= MIN_TRACK_S:
-            kept.append(f)
-    return kept
+    return [f for f, _ in select_tracks(package_tracks(root, pkg), cap)]
 
 
 def track_list(data: Path, music: Path, ref: Path, max_ref: int = MAX_PER_REF, synth: Path | None = None,
