@@ -33,7 +33,7 @@ import numpy as np
 from .clusters import Cluster, library_clusters
 from .controls import DEFAULT_MAX_PER_ALBUM, Controls
 from .groups import artist_keys, centroid, nearest_groups
-from .picks import POOL_GROWTH, PickFilter, gumbel_top_k
+from .picks import POOL_GROWTH, PickFilter, draw
 from .results import DEFAULT_TEMPERATURE, Recommendation, RecommendError, _check_n, _check_temperature
 
 MIX_FLOOR = 1e-6  # scores are clipped here before the log: a zero on one tag ranks last, not NaN
@@ -112,16 +112,9 @@ class Mixes:
         flt.ban([self.resolve(int(t)) for t in avoid])
         flt.ban(ctl.excluded(self))
         order = np.argsort(-scores, kind="stable")
-        rng = np.random.default_rng(seed)
         pool = int(math.ceil(n * (1 + POOL_GROWTH * T))) + len(flt.banned)
-        while True:
-            cand = [(int(self.ids[r]), float(scores[r])) for r in order[:pool] if flt.allowed(int(self.ids[r]))]
-            drawn = [cand[j] for j in gumbel_top_k(np.array([s for _, s in cand]), len(cand), T, rng)] if cand else []
-            got = flt.select(drawn, n, lambda tid: self.path_of(tid).exists(), relax=pool >= len(order))
-            if len(got) >= n or pool >= len(order):
-                break
-            pool = min(len(order), pool * 2)
-        flt.take(got)
+        got = draw(lambda size: [(int(self.ids[r]), float(scores[r])) for r in order[:size]], len(order), n, pool,
+                   T, np.random.default_rng(seed), flt, lambda tid: self.path_of(tid).exists())
         return [Recommendation(tid, self.path_of(tid), round(s, 4),
                                self._genre_dict(self.genre_vectors[self.row_of[tid]]), None, 0,
                                self.tag_dict(self.row_of[tid])) for tid, s in got]

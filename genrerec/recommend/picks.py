@@ -102,3 +102,22 @@ def gumbel_top_k(scores: np.ndarray, k: int, temperature: float, rng: np.random.
         return np.argsort(-scores, kind="stable")[:k]
     keys = scores / (temperature * SIM_SCALE) + rng.gumbel(size=len(scores))
     return np.argsort(-keys, kind="stable")[:k]
+
+
+def draw(ranked: Callable[[int], list[tuple[int, float]]], total: int, k: int, pool: int, T: float,
+         rng: np.random.Generator, flt: PickFilter, exists: Callable[[int], bool]) -> list[tuple[int, float]]:
+    """k tracks that pass `flt` (recorded in it), drawn at temperature T from the best `pool` of
+    `ranked(size)` (the best `size` candidates, (id, score) best first; less the avoid penalty),
+    the pool doubled up to `total` until k are found; tracks whose file is gone are skipped."""
+    while True:
+        cand = [(i, s) for i, s in ranked(min(pool, total)) if flt.allowed(i)]
+        if cand:
+            keys = np.array([s for _, s in cand]) - flt.penalty([i for i, _ in cand])
+            order = gumbel_top_k(keys, len(cand), T, rng)
+            out = flt.select([cand[j] for j in order], k, exists, relax=pool >= total)
+        else:
+            out = []
+        if len(out) >= k or pool >= total:
+            flt.take(out)
+            return out
+        pool = min(total, pool * 2)

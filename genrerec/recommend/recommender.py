@@ -50,7 +50,7 @@ from ..safety import check_state_dir, display, exists
 from .controls import DEFAULT_MAX_PER_ALBUM, Controls, album_keys
 from .mixes import DEFAULT_TEMPERATURE, Mixes  # the default lives in results.py (recommend and mix share it)
 from .paths import recommender_path
-from .picks import AVOID_POOL, POOL_GROWTH, SIM_SCALE, PickFilter, gumbel_top_k
+from .picks import AVOID_POOL, POOL_GROWTH, SIM_SCALE, PickFilter, draw
 from .results import History, Recommendation, RecommendError, TrackRef, _check_n, _check_temperature
 from .tastes import Taste, allocate, cluster_tastes
 
@@ -355,21 +355,11 @@ class Recommender(Mixes):
     def _draw(self, query: np.ndarray, k: int, pool: int, T: float, rng: np.random.Generator,
               flt: PickFilter) -> list[tuple[int, float]]:
         """k tracks for one query that pass `flt` (recorded in it), skipping files gone since indexing."""
-        total = len(self.index)
-        while True:
-            scores, found = self.search(query, min(pool, total))
-            cand = [(int(i), float(s)) for i, s in zip(found[0], scores[0]) if i >= 0 and flt.allowed(int(i))]
-            if cand:
-                keys = np.array([s for _, s in cand]) - flt.penalty([i for i, _ in cand])
-                order = gumbel_top_k(keys, len(cand), T, rng)
-                out = flt.select([cand[j] for j in order], k, lambda tid: self.path_of(tid).exists(),
-                                 relax=pool >= total)
-            else:
-                out = []
-            if len(out) >= k or pool >= total:
-                flt.take(out)
-                return out
-            pool = min(total, pool * 2)
+        def nearest(size: int) -> list[tuple[int, float]]:
+            scores, found = self.search(query, size)
+            return [(int(i), float(s)) for i, s in zip(found[0], scores[0]) if i >= 0]
+
+        return draw(nearest, len(self.index), k, pool, T, rng, flt, lambda tid: self.path_of(tid).exists())
 
     def similar(self, track: TrackRef, n: int = 10, *, min_duration: float | None = None,
                 max_duration: float | None = None, exclude_tags: Sequence[str] = (),
