@@ -9,8 +9,8 @@ the same graph (no randomness; the graph is checked against torch on fixed input
 before it is written, and the test tests/models/test_onnx.py checks it again).
 
 The graph maps log-mel windows [B, 96, T] (FeatureConfig.musicnn()) to
-(genre softmax [B, G], embedding [B, 200], tag sigmoids [B, 50]) and is rewritten
-for inference:
+(genre softmax [B, G], embedding [B, 200], tag sigmoids [B, 50], pooled mid-level
+features [B, 1506]: what the v3 space standardises) and is rewritten for inference:
 - max over frequency before ReLU + batch norm (as the torch inference path does), with
   the sign folded into the conv: for a channel whose batch-norm scale is negative the
   conv's weights are negated so that one ReduceMax gives the min (no ReduceMin, no Where);
@@ -78,7 +78,7 @@ class _FrontBranch(nn.Module):
 
 
 class InferenceGraph(nn.Module):
-    """log-mels [B, 96, T] -> (genre softmax, embedding, tag sigmoids), rewritten for inference."""
+    """log-mels [B, 96, T] -> (genre softmax, embedding, tag sigmoids, pooled), rewritten for inference."""
 
     def __init__(self, net: nn.Module):
         super().__init__()
@@ -105,13 +105,17 @@ class InferenceGraph(nn.Module):
         h = torch.cat(feats, dim=1)
         pooled = torch.stack([h.amax(dim=2), h.mean(dim=2)], dim=2).flatten(1)
         e = net.dense_bn(torch.relu(self.dense(pooled)))
-        return net.head(e).softmax(-1), e, torch.sigmoid(net.tag_head(e))
+        return net.head(e).softmax(-1), e, torch.sigmoid(net.tag_head(e)), pooled
+
+
+OUTPUTS = ["genres", "embedding", "tags", "pooled"]
 
 
 def _reference(net: nn.Module, x: torch.Tensor):
     with torch.no_grad():
-        e = net.embed(x)
-        return net.classify(e).softmax(-1).numpy(), e.numpy(), torch.sigmoid(net.tags(e)).numpy()
+        p = net.pooled(x)
+        e = net.backend(p)
+        return net.classify(e).softmax(-1).numpy(), e.numpy(), torch.sigmoid(net.tags(e)).numpy(), p.numpy()
 
 
 def export(ckpt_path: Path, out: Path) -> dict:
@@ -129,9 +133,8 @@ def export(ckpt_path: Path, out: Path) -> dict:
         raw = Path(td) / "raw.onnx"
         with torch.no_grad():
             torch.onnx.export(graph, (x,), str(raw), dynamo=False, opset_version=OPSET, do_constant_folding=True,
-                              input_names=["logmel"], output_names=["genres", "embedding", "tags"],
-                              dynamic_axes={"logmel": {0: "batch"}, "genres": {0: "batch"},
-                                            "embedding": {0: "batch"}, "tags": {0: "batch"}})
+                              input_names=["logmel"], output_names=OUTPUTS,
+                              dynamic_axes={"logmel": {0: "batch"}, **{o: {0: "batch"} for o in OUTPUTS}})
         so = ort.SessionOptions()
         so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED  # portable across CPUs
         so.optimized_model_filepath = str(Path(td) / "opt.onnx")
@@ -142,15 +145,15 @@ def export(ckpt_path: Path, out: Path) -> dict:
     data = model.SerializeToString()
     sess = ort.InferenceSession(data, providers=["CPUExecutionProvider"])
     got = sess.run(None, {"logmel": x.numpy()})
-    for name, r, g in zip(("genres", "embedding", "tags"), _reference(net, x), got):
-        err = float(np.abs(r - g).max())
+    for name, r, g in zip(OUTPUTS, _reference(net, x), got):
+        err = float(np.abs(r - g).max()) / (1.0 if name != "pooled" else max(1.0, float(np.abs(r).max())))
         if err > CHECK_TOL:
             raise SystemExit(f"exported graph disagrees with torch on {name}: max abs error {err:.2e}")
     meta = {
         "format": "genrerec-onnx", "format_version": 1,
         "model_id": ckpt.model_id(), "kind": ckpt.dims.kind, "genres": list(ckpt.genres), "tags": list(ckpt.tags),
         "embed_dim": int(net.embed_dim), "features": ckpt.features.to_dict(),
-        "inputs": {"logmel": ["batch", cfg.n_mels, "frames"]}, "outputs": ["genres", "embedding", "tags"],
+        "inputs": {"logmel": ["batch", cfg.n_mels, "frames"]}, "outputs": OUTPUTS,
         "provenance": {
             "checkpoint": ckpt_path.name, "checkpoint_sha256": hashlib.sha256(ckpt_path.read_bytes()).hexdigest(),
             "onnx_sha256": hashlib.sha256(data).hexdigest(), "command": "python scripts/export_onnx.py",

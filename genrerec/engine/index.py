@@ -37,6 +37,7 @@ from ..library.lock import LibraryLock
 from ..library.scan import plan_changes, scan_library
 from ..library.statedir import HeldStateDir
 from ..library.vectors import GENRE_WEIGHT, INDEX_FILE, INDEX_META, VectorIndex, build_vector_index, save_vector_index
+from ..models.space import TASTE_SIMILARITY
 from ..safety import check_state_dir, make_private_dir, read_bytes_nofollow
 from .base import Engine, Job
 from .local import LocalEngine
@@ -141,7 +142,14 @@ def index_library(
     return summary
 
 
+def _similarity_meta(model) -> dict:
+    """How this model's vectors are compared: recorded in the catalog, so readers use the model's own."""
+    return {"genre_weight": float(getattr(model, "genre_weight", GENRE_WEIGHT)),
+            "taste_similarity": float(getattr(model, "taste_similarity", TASTE_SIMILARITY))}
+
+
 def _set_model_meta(cat: Catalog, model) -> None:
+    cat.set_meta("similarity", _similarity_meta(model))
     cat.set_meta("model_id", model.model_id)
     cat.set_meta("genres", model.genres)
     cat.set_meta("tags", list(getattr(model, "tags", [])))
@@ -151,14 +159,14 @@ def _set_model_meta(cat: Catalog, model) -> None:
 
 def _model_meta_differs(cat: Catalog, model) -> bool:
     want = {"model_id": model.model_id, "genres": list(model.genres), "tags": list(getattr(model, "tags", [])),
-            "embed_dim": model.embed_dim, "model_source": model.source}
+            "embed_dim": model.embed_dim, "model_source": model.source, "similarity": _similarity_meta(model)}
     return any(cat.get_meta(k) != v for k, v in want.items())
 
 
-def _saved_index_if_current(db: Path, cat: Catalog, model_id: str) -> VectorIndex | None:
+def _saved_index_if_current(db: Path, cat: Catalog, model_id: str, genre_weight: float) -> VectorIndex | None:
     """The saved search index when its meta vouches for this very catalog generation, model and
     genre weight (a no-op re-index reuses it); None when it must be built again."""
-    want = {"generation": cat.generation, "model_id": model_id, "genre_weight": GENRE_WEIGHT}
+    want = {"generation": cat.generation, "model_id": model_id, "genre_weight": genre_weight}
     try:
         meta = json.loads(read_bytes_nofollow(db / INDEX_META))
         if not all(meta.get(k) == v for k, v in want.items()):
@@ -270,12 +278,13 @@ def _index_locked(root, db, state, model, engine, summary, batch_tracks, max_win
                 with cat.transaction():
                     cat.apply_pending()
                     _set_model_meta(cat, model)
-            vi = _saved_index_if_current(state.work, cat, model.model_id)
+            weight = _similarity_meta(model)["genre_weight"]
+            vi = _saved_index_if_current(state.work, cat, model.model_id, weight)
             if vi is None:
-                vi = build_vector_index(cat, model.model_id)
+                vi = build_vector_index(cat, model.model_id, weight)
                 state.check()
                 save_vector_index(state.work, vi, {"generation": cat.generation, "model_id": model.model_id,
-                                                   "genre_weight": GENRE_WEIGHT})
+                                                   "genre_weight": weight})
             state.check()
             summary.index_kind = vi.kind
             summary.total_ok = cat.count("ok")
@@ -356,7 +365,8 @@ def _commit(cat: Catalog, model, batch: list[dict], summary: IndexSummary, table
                 continue
             cat.upsert(r["rel"], r["size"], r["mtime_ns"], r["fingerprint"], status="ok", duration=te.duration,
                        tags=r.get("tags"), model_id=model.model_id, genres=te.genres, embedding=te.embedding,
-                       signature=r.get("signature"), tag_scores=te.tags, table=table)
+                       signature=r.get("signature"), tag_scores=te.tags, features=te.features, label=te.label,
+                       table=table)
             summary.indexed += 1
             summary.audio_seconds += te.duration
         for r in batch:

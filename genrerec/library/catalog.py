@@ -45,8 +45,10 @@ CREATE TABLE IF NOT EXISTS tracks (
     embedding BLOB,                  -- float32 [embed_dim], unit norm
     indexed_at REAL,
     signature BLOB,                  -- float16 [windows, bands], see duplicates.signature
-    tags BLOB                        -- float32 [n_tags] style/mood tag scores (models with a tag head;
+    tags BLOB,                       -- float32 [n_tags] style/mood tag scores (models with a tag head;
                                      -- labels in meta 'tags')
+    features BLOB,                   -- float16 raw track features the vector is built from (v3), to rebuild it
+    label TEXT                       -- the model's genre call: its top genre, or 'uncertain' (v3)
 );
 CREATE INDEX IF NOT EXISTS tracks_fingerprint ON tracks(fingerprint);
 """
@@ -108,10 +110,8 @@ class Catalog:
                 self.db.executescript(_SCHEMA)
                 self.set_meta("schema_version", SCHEMA_VERSION)
                 self.set_meta("generation", 0)
-            cols = {r[1] for r in self.db.execute("PRAGMA table_info(tracks)")}
-            for col in ("signature", "tags"):  # catalogs from before duplicate detection / tag scores
-                if col not in cols and not self.read_only:
-                    self.db.execute(f"ALTER TABLE tracks ADD COLUMN {col} BLOB")
+            if not self.read_only:  # catalogs from before duplicate detection / tag scores / v3
+                self._add_columns("tracks")
             self.db.execute("SELECT count(*) FROM tracks").fetchone()
         except sqlite3.OperationalError as e:  # a fault of the moment, not damage: never advise deleting
             if is_disk_full(e, self.path.parent):
@@ -128,6 +128,12 @@ class Catalog:
             if getattr(self, "db", None) is not None:
                 self.db.close()
             raise
+
+    def _add_columns(self, table: str) -> None:
+        cols = {r[1] for r in self.db.execute(f"PRAGMA table_info({table})")}
+        for col, kind in (("signature", "BLOB"), ("tags", "BLOB"), ("features", "BLOB"), ("label", "TEXT")):
+            if cols and col not in cols:
+                self.db.execute(f"ALTER TABLE {table} ADD COLUMN {col} {kind}")
 
     def _open_read_only(self) -> None:
         """A catalog on a read-only mount: SQLite cannot create its WAL index
@@ -194,30 +200,33 @@ class Catalog:
                error: str | None = None, duration: float | None = None, tags: dict | None = None,
                model_id: str | None = None, genres: np.ndarray | None = None,
                embedding: np.ndarray | None = None, signature: np.ndarray | None = None,
-               tag_scores: np.ndarray | None = None, table: str = "tracks") -> None:
+               tag_scores: np.ndarray | None = None, features: np.ndarray | None = None, label: str | None = None,
+               table: str = "tracks") -> None:
         """Insert or update a track by path; table="pending" holds a model switch in progress."""
         assert table in ("tracks", "pending")
         tags = tags or {}
         self.db.execute(
             f"""INSERT INTO {table}(path, size, mtime_ns, fingerprint, status, error, duration, title, artist, album,
-                   genre_tag, model_id, genres, embedding, indexed_at, signature, tags)
-               VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+                   genre_tag, model_id, genres, embedding, indexed_at, signature, tags, features, label)
+               VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
                ON CONFLICT(path) DO UPDATE SET size=excluded.size, mtime_ns=excluded.mtime_ns,
                    fingerprint=excluded.fingerprint, status=excluded.status, error=excluded.error,
                    duration=excluded.duration, title=excluded.title, artist=excluded.artist, album=excluded.album,
                    genre_tag=excluded.genre_tag, model_id=excluded.model_id, genres=excluded.genres,
                    embedding=excluded.embedding, indexed_at=excluded.indexed_at, signature=excluded.signature,
-                   tags=excluded.tags""",
+                   tags=excluded.tags, features=excluded.features, label=excluded.label""",
             (path, size, mtime_ns, fingerprint, status, error, duration, tags.get("title"), tags.get("artist"),
              tags.get("album"), tags.get("genre"), model_id,
              None if genres is None else np.asarray(genres, np.float32).tobytes(),
              None if embedding is None else np.asarray(embedding, np.float32).tobytes(), time.time(),
              None if signature is None else _sig_blob(signature),
-             None if tag_scores is None else np.asarray(tag_scores, np.float32).tobytes()))
+             None if tag_scores is None else np.asarray(tag_scores, np.float32).tobytes(),
+             None if features is None else np.asarray(features, np.float16).tobytes(), label))
 
     # --- a model switch: new vectors wait in `pending` until they cover the library ---
     def ensure_pending(self) -> None:
         self.db.execute("CREATE TABLE IF NOT EXISTS pending AS SELECT * FROM tracks WHERE 0")
+        self._add_columns("pending")  # a switch begun by an older genrerec
         self.db.execute("CREATE UNIQUE INDEX IF NOT EXISTS pending_path ON pending(path)")
 
     def pending_rows(self, model_id: str) -> dict[bytes, TrackRow]:
@@ -328,6 +337,10 @@ class Catalog:
         """(album tag, genre tag) of every usable track, by id (playlist controls)."""
         rows = self.db.execute("SELECT id, album, genre_tag FROM tracks WHERE status='ok'")
         return {r[0]: (r[1], r[2]) for r in rows}
+
+    def labels(self) -> dict[int, str]:
+        """The model's genre call of each usable track that has one (v3: may be 'uncertain')."""
+        return dict(self.db.execute("SELECT id, label FROM tracks WHERE status='ok' AND label IS NOT NULL"))
 
     def tag_scores(self, ids: np.ndarray, n_tags: int) -> np.ndarray | None:
         """Tag scores [len(ids), n_tags] for these track ids, or None unless every one has them."""

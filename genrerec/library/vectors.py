@@ -14,6 +14,7 @@ import numpy as np
 
 from ..errors import LibraryError
 from ..faults import fault
+from ..models.space import GENRE_WEIGHT  # v2's; a catalog records its model's (catalog meta)
 from ..safety import PRIVATE_FILE_MODE, UnsafePathError, read_bytes_nofollow
 from ..utils import atomic_path, atomic_write_json
 from .catalog import Catalog
@@ -22,9 +23,6 @@ log = logging.getLogger("genrerec")
 
 INDEX_FILE = "index.faiss"
 INDEX_META = "index.json"
-GENRE_WEIGHT = 0.25  # share of the genre vector in the combined similarity (embedding gets the rest); chosen
-# for v2 on both GTZAN CV (p@5 0.74, docs/benchmarks/musicnn_cv.md) and soundtrack albums (0.60, albums.md):
-# 0.5 suits GTZAN best (0.79) but pulls albums to 0.56; 0 suits albums (0.63) but GTZAN falls to 0.66
 HNSW_THRESHOLD = 100_000  # exact below (4.6 ms a query at 100k of v2's 210-d), HNSW above: docs/benchmarks/scale.md
 # HNSW keeps every float (~1.1 GB at 1M, ~11 GB at 10M for v2) and takes hours to build past a few million on a few cores;
 # above this, OPQ + IVF-PQ: ~121 bytes a track at v2's 210 dims, trained on a sample (docs/benchmarks/scale-ivfpq.md)

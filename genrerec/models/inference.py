@@ -9,6 +9,10 @@ Two runtimes run the same model: ONNX Runtime (onnx_runtime.py, the default wher
 onnxruntime is installed and an up-to-date .onnx sits beside the checkpoint: twice as
 fast on a CPU and no torch needed) and torch (any checkpoint; the train install).
 Both give the same model id, so a catalog stays valid across them.
+
+The default model is v3 (`load_model()` or `load_model("v3")`): the v2 network with the v3
+similarity space on top (space.py): track vectors are the standardised pooled mid-level
+features + embedding, genres are calibrated and may be "uncertain". v1 and v2 stay loadable.
 """
 
 from __future__ import annotations
@@ -26,9 +30,11 @@ from ..audio.features import FeatureConfig
 from ..audio.melspec import log_mel
 from .checkpoint import CheckpointError
 from .onnx_runtime import ORT_THREADS, RUNTIME_ENV, RUNTIMES, OnnxModelError, OnnxNet, have_onnxruntime, matching_onnx
+from .space import GENRE_WEIGHT, TASTE_SIMILARITY
 
 if TYPE_CHECKING:
     from .checkpoint import Checkpoint
+    from .space import V3Space
 
 DEFAULT_MODEL = "genrerec-musicnn-v2.pt"  # MusiCNN (MSD-pretrained) + GTZAN genre head: docs/model-card.md
 V1_MODEL = "genrerec-cnn-gtzan-v1.pt"  # the compact CNN trained from scratch, kept for comparison
@@ -46,6 +52,9 @@ class TrackEmbedding:
     duration: float
     n_windows: int
     tags: np.ndarray | None = None  # [n_tags] mean tag probabilities, for models with a tag head
+    label: str | None = None  # the genre call shown for the track: top genre, or "uncertain" (v3)
+    features: np.ndarray | None = None  # v3: raw track features [1506 pooled + 200 embedding] (float16), kept
+    # so the vector can be rebuilt with other statistics without decoding the audio again
 
 
 def window_hop_s(features: FeatureConfig) -> float:
@@ -93,19 +102,27 @@ class TorchNet:
 
         torch.set_num_threads(threads)
 
-    def infer(self, specs: np.ndarray, batch_size: int = INFER_BATCH):
+    def infer(self, specs: np.ndarray, batch_size: int = INFER_BATCH, pooled: bool = False):
+        """(softmax, embedding, tag sigmoids or None), + pooled mid-level features [k, 1506] if `pooled`."""
         import torch
 
+        if pooled and not hasattr(self.net, "pooled"):
+            raise ValueError("only MusiCNN models have pooled mid-level features")
         x = torch.as_tensor(np.asarray(specs), dtype=torch.float32)
-        probs, embs, tags = [], [], []
+        probs, embs, tags, pools = [], [], [], []
         with torch.no_grad():
             for i in range(0, len(x), batch_size):
-                e = self.net.embed(x[i:i + batch_size])
+                if pooled:
+                    pools.append(self.net.pooled(x[i:i + batch_size]))
+                    e = self.net.backend(pools[-1])
+                else:
+                    e = self.net.embed(x[i:i + batch_size])
                 probs.append(self.net.classify(e).softmax(-1))
                 embs.append(e)
                 if self.with_tags:
                     tags.append(torch.sigmoid(self.net.tags(e)))
-        return torch.cat(probs).numpy(), torch.cat(embs).numpy(), torch.cat(tags).numpy() if tags else None
+        out = (torch.cat(probs).numpy(), torch.cat(embs).numpy(), torch.cat(tags).numpy() if tags else None)
+        return (*out, torch.cat(pools).numpy()) if pooled else out
 
 
 class GenreModel:
@@ -114,9 +131,13 @@ class GenreModel:
     `GenreModel(checkpoint)` runs it in torch; `GenreModel(onnx=OnnxNet(path))` on ONNX
     Runtime from the exported graph's sidecar alone (no torch)."""
 
+    genre_weight: float = GENRE_WEIGHT  # share of the genre vector in the search vector (library.vectors)
+    taste_similarity: float = TASTE_SIMILARITY  # average-linkage threshold between tastes (recommend.tastes)
+
     def __init__(self, ckpt: "Checkpoint | None" = None, source: str = "", *, onnx: OnnxNet | None = None):
         self.checkpoint = ckpt
         self.source = source
+        self.space: "V3Space | None" = None
         if onnx is not None:
             m = onnx.meta
             self.runtime: TorchNet | OnnxNet = onnx
@@ -149,6 +170,29 @@ class GenreModel:
     def runtime_name(self) -> str:
         return self.runtime.name
 
+    def with_space(self, space: "V3Space", name: str = "v3") -> "GenreModel":
+        """This MSD MusiCNN network with a similarity space on top: a new model (its own id)
+        whose embedding is the space's unit vector and whose genres are calibrated."""
+        import copy
+        import hashlib
+
+        from .musicnn_tags import MSD_TAGS
+
+        if list(self.tags) != MSD_TAGS:
+            raise CheckpointError(f"{self.source}: the v3 space was built on the MSD MusiCNN backbone; "
+                                  "this model is another one")
+        if isinstance(self.runtime, OnnxNet) and "pooled" not in self.runtime.meta.get("outputs", []):
+            raise CheckpointError(f"{self.runtime.path}: this ONNX graph has no pooled output; export it again "
+                                  "(python scripts/export_onnx.py)")
+        m = copy.copy(self)
+        m.space = space
+        m.genres = list(space.genres)
+        m.embed_dim = int(space.pooled_mean.shape[-1] + space.emb_mean.shape[-1])
+        m.model_id = f"musicnn-{name}-{hashlib.sha1((self.model_id + space.digest()).encode()).hexdigest()[:12]}"
+        m.genre_weight, m.taste_similarity = space.genre_weight, space.taste_similarity
+        m.source = f"{self.source} + {space.source}"
+        return m
+
     def set_threads(self, threads: int) -> None:
         """Intra-op threads of this process's inference (1 in each indexing worker)."""
         self.runtime.set_threads(threads)
@@ -161,16 +205,29 @@ class GenreModel:
             return self.runtime.infer(specs)
         return self.runtime.infer(specs, batch_size)
 
-    @staticmethod
-    def aggregate(probs: np.ndarray, embs: np.ndarray, duration: float,
-                  tags: np.ndarray | None = None) -> TrackEmbedding:
-        """Pool window outputs into one track summary."""
+    def aggregate(self, probs: np.ndarray, embs: np.ndarray, duration: float,
+                  tags: np.ndarray | None = None, pooled: np.ndarray | None = None) -> TrackEmbedding:
+        """Pool window outputs into one track summary (through the space, for a v3 model)."""
+        if self.space is not None and pooled is not None:
+            return self._aggregate_space(embs, duration, tags, pooled)
         g = probs.mean(0)
         e = embs.mean(0)
         norm = float(np.linalg.norm(e))
         e = e / norm if norm > 0 else np.full_like(e, 1.0 / np.sqrt(len(e)))
         t = None if tags is None else tags.mean(0).astype(np.float32)
-        return TrackEmbedding(g.astype(np.float32), e.astype(np.float32), float(duration), int(len(probs)), t)
+        label = self.genres[int(np.argmax(g))] if self.genres else None
+        return TrackEmbedding(g.astype(np.float32), e.astype(np.float32), float(duration), int(len(probs)), t, label)
+
+    def _aggregate_space(self, embs: np.ndarray, duration: float, tags: np.ndarray | None,
+                         pooled: np.ndarray) -> TrackEmbedding:
+        space = self.space
+        assert space is not None
+        p, e = pooled.mean(0), embs.mean(0)  # the track's features, as the space's statistics and head were made
+        call = space.call(p, e)
+        probs = np.array([call.probs[g] for g in space.genres], np.float32)
+        t = None if tags is None else tags.mean(0).astype(np.float32)
+        raw = np.concatenate([p, e / max(float(np.linalg.norm(e)), 1e-12)]).astype(np.float16)
+        return TrackEmbedding(probs, space.project(p, e), float(duration), int(len(embs)), t, call.label, raw)
 
     def encode_windows(self, batch: Sequence[tuple[np.ndarray, float]],
                        batch_size: int | None = None) -> list[TrackEmbedding]:
@@ -178,11 +235,16 @@ class GenreModel:
         if not batch:
             return []
         specs = np.concatenate([s for s, _ in batch])
-        probs, embs, tags = self.infer_windows(specs, batch_size)
+        if self.space is not None:
+            kw = {} if batch_size is None else {"batch_size": batch_size}
+            probs, embs, tags, pooled = self.runtime.infer(specs, pooled=True, **kw)
+        else:
+            (probs, embs, tags), pooled = self.infer_windows(specs, batch_size), None
         out, i = [], 0
         for s, dur in batch:
             j = i + len(s)
-            out.append(self.aggregate(probs[i:j], embs[i:j], dur, None if tags is None else tags[i:j]))
+            out.append(self.aggregate(probs[i:j], embs[i:j], dur, None if tags is None else tags[i:j],
+                                      None if pooled is None else pooled[i:j]))
             i = j
         return out
 
@@ -217,7 +279,8 @@ class GenreModel:
         return out
 
     def classify(self, path: str | os.PathLike, max_windows: int = MAX_WINDOWS) -> dict[str, float]:
-        """Genre distribution of a whole track, highest first."""
+        """Genre distribution of a whole track, highest first (calibrated for v3; the call,
+        which may be "uncertain", is `encode([path])[0].label`)."""
         te = self.encode([path], max_windows=max_windows)[0]
         assert te is not None
         return self.top_genres(te.genres)
@@ -248,11 +311,13 @@ def pretrained_model_path(name: str = "msd") -> Path:
 
 
 SHIPPED = {"v2": DEFAULT_MODEL, "v1": V1_MODEL}
+DEFAULT_NAME = "v3"  # what load_model() and `genrerec index` use: the v2 network + the v3 space
+SPACES = {"v3": "genrerec-space-v3.npz"}
 
 
 def load_model(path: str | os.PathLike | None = None, runtime: str | None = None,
                threads: int = ORT_THREADS) -> GenreModel:
-    """Load a model; with no argument the default shipped model (v2), with "v1" or "v2" the
+    """Load a model; with no argument the default shipped model (v3), with "v1", "v2" or "v3" the
     shipped model of that name, else a checkpoint (.pt) or an exported graph (.onnx).
 
     runtime: "auto" (default, or $GENREREC_RUNTIME): ONNX Runtime where onnxruntime is
@@ -261,6 +326,12 @@ def load_model(path: str | os.PathLike | None = None, runtime: str | None = None
     runtime = (runtime or os.environ.get(RUNTIME_ENV) or "auto").lower()
     if runtime not in RUNTIMES:
         raise ValueError(f"unknown runtime {runtime!r}; choose one of {', '.join(RUNTIMES)}")
+    name = DEFAULT_NAME if path is None else str(path)
+    if name in SPACES and not Path(name).exists():
+        from .space import V3Space
+
+        space = V3Space.load(Path(str(resources.files("genrerec") / "assets" / SPACES[name])))
+        return load_model("v2", runtime, threads).with_space(space, name)
     if path is not None and str(path) in SHIPPED and not Path(path).exists():
         path = Path(str(resources.files("genrerec") / "assets" / SHIPPED[str(path)]))
     p = Path(path) if path else default_model_path()

@@ -103,9 +103,14 @@ class OnnxNet:
             self._pid = os.getpid()
         return self._session
 
-    def infer(self, specs: np.ndarray, batch_size: int = ORT_BATCH) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(genre softmax [k, G], embedding [k, D], tag sigmoids [k, n_tags]) for log-mels [k, M, T]."""
+    def infer(self, specs: np.ndarray, batch_size: int = ORT_BATCH, pooled: bool = False) -> tuple[np.ndarray, ...]:
+        """(genre softmax [k, G], embedding [k, D], tag sigmoids [k, n_tags]) for log-mels [k, M, T],
+        + the pooled mid-level features [k, 1506] if `pooled` (graphs exported with that output)."""
+        names = ["genres", "embedding", "tags"] + (["pooled"] if pooled else [])
+        if pooled and "pooled" not in self.meta.get("outputs", []):
+            raise OnnxModelError(f"{self.path}: this graph has no pooled output; export it again "
+                                 "(python scripts/export_onnx.py)")
         sess = self.session()
         x = np.ascontiguousarray(specs, dtype=np.float32)
-        outs = [sess.run(None, {"logmel": x[i:i + batch_size]}) for i in range(0, len(x), batch_size)]
-        return tuple(np.concatenate([o[j] for o in outs]) for j in range(3))  # type: ignore[return-value]
+        outs = [sess.run(names, {"logmel": x[i:i + batch_size]}) for i in range(0, len(x), batch_size)]
+        return tuple(np.concatenate([o[j] for o in outs]) for j in range(len(names)))

@@ -14,11 +14,13 @@ from cached MusiCNN-MSD features, provenance inside) holds:
   cosine to its nearest training clip is below `sim_threshold` (both chosen on held-out GTZAN
   groups: docs/benchmarks/v3_genres.md).
 
-Not the default: v2's vectors stay what the index uses until v3 is shipped (docs/model-card.md).
+The default model since v3 (`load_model()`: the v2 network with this space on top;
+docs/model-card.md). v2's own similarity settings live here too, so every room reads both.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from dataclasses import dataclass, field
@@ -30,6 +32,15 @@ import numpy as np
 SPACE_FORMAT = "genrerec-space"
 SPACE_FILE = "genrerec-space-v3.npz"
 UNCERTAIN = "uncertain"
+GENRE_WEIGHT = 0.25  # v2: share of the genre vector in the combined similarity (embedding gets the rest); chosen
+# for v2 on both GTZAN CV (p@5 0.74, docs/benchmarks/musicnn_cv.md) and soundtrack albums (0.60, albums.md):
+# 0.5 suits GTZAN best (0.79) but pulls albums to 0.56; 0 suits albums (0.63) but GTZAN falls to 0.66
+TASTE_SIMILARITY = 0.45  # v2: history tracks less similar than this (average linkage) are separate tastes
+V3_GENRE_WEIGHT = 0.0  # v3: the genre vector adds nothing on the reference packages (docs/benchmarks/v3_space.md)
+DEAD_SD = 1e-6  # a feature this still over the reference corpus is a dead channel (1082 of MSD's 1506 pooled
+# features: a ReLU that never fires, then a batch norm's constant): standardised to 0, never divided by its ~0 sd,
+# which would blow ORT's and torch's last-bit differences up to the largest coordinates of the vector
+V3_TASTE_SIMILARITY = 0.5  # v3: chosen on either half of the mixed-history benchmark (docs/benchmarks/v3_tastes.md)
 # MSD's tag names as shown: one spelling each, lower case; decade tags are dropped from labels (they date songs, not styles)
 _TAG_NAMES = {"Hip-Hop": "hip-hop", "Mellow": "mellow", "House": "house", "Progressive rock": "progressive rock",
               "female vocalist": "female vocalists", "rnb": "r&b"}
@@ -38,6 +49,12 @@ _DECADES = {"00s", "60s", "70s", "80s", "90s"}
 
 def _unit(x: np.ndarray) -> np.ndarray:
     return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
+
+
+def _z(x: np.ndarray, mean: np.ndarray, sd: np.ndarray) -> np.ndarray:
+    """Standardised features; 0 for dead ones (sd below DEAD_SD)."""
+    live = sd > DEAD_SD
+    return np.where(live, (x - mean) / np.where(live, sd, 1.0), 0.0)
 
 
 def _softmax(z: np.ndarray) -> np.ndarray:
@@ -77,12 +94,24 @@ class V3Space:
     sim_threshold: float
     anchors: np.ndarray  # [n_train, D] unit v3 vectors of the head's training clips
     meta: dict = field(default_factory=dict)  # provenance: corpus, counts, benchmarks, source model id
+    genre_weight: float = V3_GENRE_WEIGHT  # of the genre vector in the search vector (library.vectors)
+    taste_similarity: float = V3_TASTE_SIMILARITY  # between tastes (recommend.tastes)
+    source: str = SPACE_FILE
+
+    def digest(self) -> str:
+        """sha256 of everything that shapes the vectors and calls: part of the v3 model id."""
+        h = hashlib.sha256()
+        for k in ("pooled_mean", "pooled_sd", "emb_mean", "emb_sd", "head_w", "head_b", "anchors"):
+            h.update(np.ascontiguousarray(getattr(self, k), np.float32).tobytes())
+        h.update(repr((self.emb_weight, self.genres, self.temperature, self.p_min, self.sim_threshold,
+                       self.genre_weight, DEAD_SD)).encode())
+        return h.hexdigest()
 
     def standardise(self, pooled: np.ndarray, emb: np.ndarray) -> np.ndarray:
         """Window or track features -> [.., 1506 + 200] standardised, each block of squared norm about 1."""
         e = _unit(emb)
-        zp = (pooled - self.pooled_mean) / self.pooled_sd / np.sqrt(pooled.shape[-1])
-        ze = (e - self.emb_mean) / self.emb_sd / np.sqrt(e.shape[-1])
+        zp = _z(pooled, self.pooled_mean, self.pooled_sd) / np.sqrt(pooled.shape[-1])
+        ze = _z(e, self.emb_mean, self.emb_sd) / np.sqrt(e.shape[-1])
         return np.concatenate([zp, ze], axis=-1)
 
     def project(self, pooled: np.ndarray, emb: np.ndarray) -> np.ndarray:
@@ -94,12 +123,14 @@ class V3Space:
     def project_embedding(self, emb: np.ndarray) -> np.ndarray:
         """Unit vectors of the standardised embedding alone: a re-projection of the embeddings a v2 catalog
         already stores, no decoding (album p@5 0.625 vs v2's 0.599, docs/benchmarks/v3_space.md)."""
-        e = _unit(emb)
-        return _unit((e - self.emb_mean) / self.emb_sd).astype(np.float32)
+        return _unit(_z(_unit(emb), self.emb_mean, self.emb_sd)).astype(np.float32)
 
     def genres_of(self, pooled_windows: np.ndarray, emb_windows: np.ndarray) -> GenreCall:
         """Calibrated genres of one track from its window features ([k, 1506], [k, 200])."""
-        pooled, emb = pooled_windows.mean(0), emb_windows.mean(0)  # the track's features, as the head was trained
+        return self.call(pooled_windows.mean(0), emb_windows.mean(0))  # track features, as the head was trained
+
+    def call(self, pooled: np.ndarray, emb: np.ndarray) -> GenreCall:
+        """Calibrated genres of one track from its track-level features (window means)."""
         p = _softmax((self.standardise(pooled, emb) @ self.head_w.T + self.head_b) / self.temperature)
         v = self.project(pooled, emb)
         sim = float(np.max(self.anchors @ v)) if len(self.anchors) else 1.0
@@ -111,7 +142,8 @@ class V3Space:
         arrays = {k: np.asarray(getattr(self, k), np.float32) for k in
                   ("pooled_mean", "pooled_sd", "emb_mean", "emb_sd", "head_w", "head_b", "anchors")}
         meta = {"format": SPACE_FORMAT, "version": 1, "genres": self.genres, "emb_weight": self.emb_weight,
-                "temperature": self.temperature, "p_min": self.p_min, "sim_threshold": self.sim_threshold, **self.meta}
+                "temperature": self.temperature, "p_min": self.p_min, "sim_threshold": self.sim_threshold,
+                "genre_weight": self.genre_weight, "taste_similarity": self.taste_similarity, **self.meta}
         np.savez_compressed(path, meta=np.array(json.dumps(meta)), **arrays)
 
     @classmethod
@@ -123,11 +155,14 @@ class V3Space:
             if meta.get("format") != SPACE_FORMAT:
                 raise ValueError(f"{p}: not a genrerec space file")
             arr = {k: z[k] for k in z.files if k != "meta"}
-        known = {"format", "version", "genres", "emb_weight", "temperature", "p_min", "sim_threshold"}
+        known = {"format", "version", "genres", "emb_weight", "temperature", "p_min", "sim_threshold",
+                 "genre_weight", "taste_similarity"}
         return cls(arr["pooled_mean"], arr["pooled_sd"], arr["emb_mean"], arr["emb_sd"], float(meta["emb_weight"]),
                    list(meta["genres"]), arr["head_w"], arr["head_b"], float(meta["temperature"]),
                    float(meta["p_min"]), float(meta["sim_threshold"]), arr["anchors"],
-                   {k: v for k, v in meta.items() if k not in known})
+                   {k: v for k, v in meta.items() if k not in known},
+                   float(meta.get("genre_weight", V3_GENRE_WEIGHT)),
+                   float(meta.get("taste_similarity", V3_TASTE_SIMILARITY)), p.name)
 
 
 def style_tags(tags: np.ndarray | None, names: list[str], k: int = 3) -> list[str]:
@@ -164,7 +199,7 @@ def window_features(model, path: str | os.PathLike, max_windows: int = 16
 
     if not isinstance(model.runtime, TorchNet) or not hasattr(model.runtime.net, "pooled"):
         raise ValueError("the v3 space needs the MusiCNN model on torch: load_model('v2', runtime='torch')")
-    from .musicnn import MSD_TAGS
+    from .musicnn_tags import MSD_TAGS
 
     if list(model.tags) != MSD_TAGS:
         raise ValueError("the v3 space was built on the MSD MusiCNN backbone; this model is another one")

@@ -115,9 +115,7 @@ class Mixes:
         pool = int(math.ceil(n * (1 + POOL_GROWTH * T))) + len(flt.banned)
         got = draw(lambda size: [(int(self.ids[r]), float(scores[r])) for r in order[:size]], len(order), n, pool,
                    T, np.random.default_rng(seed), flt, lambda tid: self.path_of(tid).exists())
-        return [Recommendation(tid, self.path_of(tid), round(s, 4),
-                               self._genre_dict(self.genre_vectors[self.row_of[tid]]), None, 0,
-                               self.tag_dict(self.row_of[tid])) for tid, s in got]
+        return [self._result(tid, s) for tid, s in got]
 
     # --- artists ---
     def artist_tracks(self, name: str) -> list[int]:

@@ -226,7 +226,7 @@ def recommender_path(rec, a, b, n: int, controls=None):
     score is the similarity to the track before it. `controls` (see `controls`)
     exclude tracks between the ends; an album over `max_per_album` has its
     later tracks banned and the route found again (at most ALBUM_RETRIES times)."""
-    from .results import Recommendation, RecommendError, _check_n
+    from .results import RecommendError, _check_n
 
     n = _check_n(n)
     if n < 2:
@@ -265,8 +265,7 @@ def recommender_path(rec, a, b, n: int, controls=None):
     for i, r in enumerate(rows):
         tid = int(rec.ids[r])
         score = 1.0 if i == 0 else float(rec.vectors[r] @ rec.vectors[rows[i - 1]])
-        out.append(Recommendation(tid, rec.path_of(tid), round(score, 4),
-                                  rec._genre_dict(rec.genre_vectors[r]), None, 0, rec.tag_dict(r)))
+        out.append(rec._result(tid, score))
     return out
 
 

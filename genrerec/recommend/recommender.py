@@ -2,7 +2,8 @@
 
 Similarity between two tracks is the inner product of their combined vectors
 (see `library.vectors.combined_vectors`): (1 - w) * embedding cosine + w * genre-vector
-cosine, w = GENRE_WEIGHT = 0.25 (chosen for the v2 model: vectors.py).
+cosine, with the weight w the catalog's model records (v3: 0, its embedding is the
+standardised space; v2: GENRE_WEIGHT = 0.25; models.space).
 
 The history is first split into *tastes*: average-linkage clusters whose
 members are more similar than TASTE_SIMILARITY, so a listener of jazz and
@@ -52,7 +53,7 @@ from .mixes import DEFAULT_TEMPERATURE, Mixes  # the default lives in results.py
 from .paths import recommender_path
 from .picks import AVOID_POOL, POOL_GROWTH, SIM_SCALE, PickFilter, draw
 from .results import History, Recommendation, RecommendError, TrackRef, _check_n, _check_temperature
-from .tastes import Taste, allocate, cluster_tastes
+from .tastes import TASTE_SIMILARITY, Taste, allocate, cluster_tastes
 
 DEFAULT_MAX_PER_ARTIST = 3  # picks per artist (tags) before other artists are preferred
 MAX_PLAY_COUNT = 1e9  # weights past this overflow float sums (1e308 each: inf) and drown every other track
@@ -68,10 +69,10 @@ class Recommender(Mixes):
             print(r.path, r.score, r.because)
     """
 
-    def __init__(self, catalog: Catalog, db_dir: Path, genre_weight: float = GENRE_WEIGHT):
+    def __init__(self, catalog: Catalog, db_dir: Path, genre_weight: float | None = None):
         self.db_dir = db_dir
         self.catalog = catalog
-        self.genre_weight = genre_weight
+        self._genre_weight_arg = genre_weight  # None: the catalog model's own
         self._load()
 
     def _load(self) -> None:
@@ -80,7 +81,11 @@ class Recommender(Mixes):
             self._load_snapshot()
 
     def _load_snapshot(self) -> None:
-        catalog, db_dir, genre_weight = self.catalog, self.db_dir, self.genre_weight
+        catalog, db_dir = self.catalog, self.db_dir
+        sim = catalog.get_meta("similarity") or {}  # recorded by `index` for its model; none before v3: v2's
+        self.genre_weight = genre_weight = float(self._genre_weight_arg if self._genre_weight_arg is not None
+                                                 else sim.get("genre_weight", GENRE_WEIGHT))
+        self.taste_similarity = float(sim.get("taste_similarity", TASTE_SIMILARITY))
         self.generation = catalog.generation
         self.model_id = catalog.get_meta("model_id")
         self.genres: list[str] = catalog.get_meta("genres", [])
@@ -94,6 +99,9 @@ class Recommender(Mixes):
         self.rels = rels
         self.tag_names: list[str] = catalog.get_meta("tags", []) or []
         self.tag_vectors = catalog.tag_scores(self.ids, len(self.tag_names))  # [N, n_tags] or None
+        labels = catalog.labels()  # the model's genre call (v3: may be "uncertain"), else the top genre
+        self.labels: list[str] = [labels.get(int(i)) or (self.genres[int(np.argmax(g))] if self.genres else "")
+                                  for i, g in zip(self.ids, self.genre_vectors)] if len(self.ids) else []
         self.vectors = combined_vectors(self.genre_vectors, emb, genre_weight) if len(self.ids) else emb
         self.row_of = {int(i): r for r, i in enumerate(self.ids)}
         self.id_of_rel = {rel: int(i) for rel, i in zip(rels, self.ids)}
@@ -113,8 +121,9 @@ class Recommender(Mixes):
         self.group_of = {i: g[0] for g in self.duplicates for i in g}
 
     @classmethod
-    def open(cls, library_or_db: str | os.PathLike = ".", genre_weight: float = GENRE_WEIGHT) -> "Recommender":
-        """Open a library folder, its .genrerec folder, a catalog file, or any path inside a library."""
+    def open(cls, library_or_db: str | os.PathLike = ".", genre_weight: float | None = None) -> "Recommender":
+        """Open a library folder, its .genrerec folder, a catalog file, or any path inside a library
+        (genre_weight None: the one its model was chosen with, recorded in the catalog)."""
         p = Path(library_or_db).expanduser()
         if not exists(p):
             raise LibraryError(f"{display(p)}: no such file or folder")
@@ -174,6 +183,12 @@ class Recommender(Mixes):
                     if found:
                         return found
         return []
+
+    def _result(self, tid: int, score: float, because: Path | None = None, taste: int = 0) -> Recommendation:
+        """One pick as returned: its genres, the model's call (`label`) and its top tags."""
+        r = self.row_of[tid]
+        return Recommendation(tid, self.path_of(tid), round(float(score), 4), self._genre_dict(self.genre_vectors[r]),
+                              because, taste, self.tag_dict(r), self.labels[r])
 
     def _genre_dict(self, g: np.ndarray) -> dict[str, float]:
         order = np.argsort(-g)
@@ -264,7 +279,7 @@ class Recommender(Mixes):
 
     def _tastes(self, ids: np.ndarray, w: np.ndarray):
         rows = [self.row_of[i] for i in ids]
-        labels = cluster_tastes(self.vectors[rows])
+        labels = cluster_tastes(self.vectors[rows], self.taste_similarity)
         out = []
         for c in range(labels.max() + 1):
             m = labels == c
@@ -330,9 +345,7 @@ class Recommender(Mixes):
             members = np.isin(ids, [self.id_of_path(p) for p in taste.tracks])
             for rank, (tid, score) in enumerate(got):
                 because = self._because(self.vectors[self.row_of[tid]], hist_rows[members], ids[members], w[members])
-                rec = Recommendation(tid, self.path_of(tid), round(float(score), 4),
-                                     self._genre_dict(self.genre_vectors[self.row_of[tid]]), because, ti,
-                                     self.tag_dict(self.row_of[tid]))
+                rec = self._result(tid, score, because, ti)
                 picks.append(((rank + 0.5) / quota, rec))  # interleave tastes evenly
         picks.sort(key=lambda x: x[0])
         return [r for _, r in picks][:n]
@@ -379,8 +392,7 @@ class Recommender(Mixes):
         got = self._draw(self.vectors[self.row_of[tid]], n, n + 1 + len(flt.banned), 0.0,
                          np.random.default_rng(0), flt)
         src = self.path_of(tid)
-        return [Recommendation(i, self.path_of(i), round(s, 4), self._genre_dict(self.genre_vectors[self.row_of[i]]),
-                               src, tags=self.tag_dict(self.row_of[i])) for i, s in got]
+        return [self._result(i, s, src) for i, s in got]
 
     def path(self, a: TrackRef, b: TrackRef, n: int = 12, *, min_duration: float | None = None,
              max_duration: float | None = None, exclude_tags: Sequence[str] = (),

@@ -29,6 +29,7 @@ class Recommendation:
     because: Path | None = None  # the history track it is most similar to
     taste: int = 0
     tags: dict[str, float] = field(default_factory=dict)  # top style/mood tags (models with tags), highest first
+    label: str = ""  # the model's genre call: its top genre, or "uncertain" (v3) when it should not be trusted
 
 
 def _check_n(n) -> int:

@@ -9,7 +9,8 @@ from typing import Sequence
 
 import numpy as np
 
-TASTE_SIMILARITY = 0.45  # history tracks less similar than this (average linkage) are separate tastes
+from ..models.space import TASTE_SIMILARITY  # v2's (0.45); a catalog records its model's (catalog meta)
+
 MAX_TASTES = 8
 
 
