@@ -217,3 +217,47 @@ def test_a_no_op_reindex_writes_nothing_and_reuses_the_saved_index(library, tiny
     third = index_library(library, model=tiny_model, workers=0, show_progress=False)
     assert third.removed == 1 and third.total_ok == s.total_ok - 1
     assert index_matches_catalog(db, tiny_model.model_id)
+
+
+def test_a_v2_catalog_is_re_embedded_with_v3_on_the_next_index(library):
+    """The default model (v3) on a catalog indexed with v2: every track is embedded again, readers keep
+    v2's complete vectors until then, and the catalog records how v3 vectors are compared."""
+    from genrerec import Recommender, load_model
+    from genrerec.models.space import UNCERTAIN, V3Space
+
+    v2, v3 = load_model("v2"), load_model()
+    index_library(library, model=v2, workers=0, show_progress=False)
+    with Recommender.open(library) as rec:
+        assert rec.model_id == v2.model_id and rec.genre_weight == 0.25 and rec.vectors.shape[1] == 210
+    s = index_library(library, model=v3, workers=0, show_progress=False)
+    assert s.indexed == 12
+    space = V3Space.load()
+    with Recommender.open(library) as rec:
+        assert rec.model_id == v3.model_id and rec.vectors.shape[1] == 1706 + 10
+        assert rec.genre_weight == space.genre_weight and rec.taste_similarity == space.taste_similarity
+        assert set(rec.labels) <= set(rec.genres) | {UNCERTAIN}
+        picks = rec.recommend([rec.path_of(int(rec.ids[0]))], n=3, temperature=0)
+        assert len(picks) == 3 and all(p.label in set(rec.genres) | {UNCERTAIN} for p in picks)
+        feats = rec.catalog.db.execute("SELECT features FROM tracks WHERE status='ok'").fetchall()
+    assert len(feats) == 12 and all(len(f[0]) == 2 * 1706 for f in feats)  # float16: vectors rebuild without audio
+    assert index_matches_catalog(library / ".genrerec", v3.model_id)
+
+
+def test_catalogs_from_before_v3_gain_its_columns(tmp_path):
+    import re
+    import sqlite3
+
+    from genrerec.library import catalog as catalog_mod
+
+    old = re.sub(r",\s*--[^\n]*\n\s*--[^\n]*\n\s*features BLOB.*?label TEXT[^\n]*\n", "\n", catalog_mod._SCHEMA, flags=re.S)
+    assert "features" not in old and "label" not in old
+    db = sqlite3.connect(tmp_path / "catalog.sqlite")
+    db.executescript(old + "INSERT INTO meta VALUES('schema_version', '1'), ('generation', '0');")
+    db.close()
+    cat = Catalog(tmp_path / "catalog.sqlite")
+    cols = {r[1] for r in cat.db.execute("PRAGMA table_info(tracks)")}
+    assert {"label", "features"} <= cols
+    cat.upsert(b"a.wav", 1, 1, "f", status="ok", model_id="m", genres=np.ones(3), embedding=np.ones(4),
+               features=np.ones(5), label="uncertain")
+    assert cat.labels() == {1: "uncertain"}
+    cat.close()

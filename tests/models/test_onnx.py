@@ -114,3 +114,18 @@ def test_export_is_reproducible(tmp_path):
     for name in a:
         assert a[name].shape == b[name].shape and a[name].dtype == b[name].dtype, name
         np.testing.assert_allclose(a[name], b[name], rtol=1e-5, atol=1e-6, err_msg=name)
+
+
+def test_pooled_output_and_v3_vectors_agree_across_runtimes():
+    """The graph's pooled mid-level features (what the v3 space standardises) match torch, and so do
+    whole v3 track vectors and genre calls built from them."""
+    ort_m, torch_m = load_model("v3", runtime="onnx"), load_model("v3", runtime="torch")
+    assert ort_m.model_id == torch_m.model_id and ort_m.model_id != load_model("v2").model_id
+    x = _specs(8, seed=3)
+    a, b = ort_m.runtime.infer(x, pooled=True), torch_m.runtime.infer(x, pooled=True)
+    assert a[3].shape == b[3].shape == (8, 1506)
+    assert np.abs(a[3] - b[3]).max() < TOL * max(1.0, float(np.abs(b[3]).max()))
+    ta, tb = ort_m.encode_windows([(x, 24.0)])[0], torch_m.encode_windows([(x, 24.0)])[0]
+    assert ta.embedding.shape == (1706,) and float(ta.embedding @ tb.embedding) > 0.9999
+    assert np.abs(ta.genres - tb.genres).max() < 1e-3 and ta.label == tb.label
+    assert ta.features.dtype == np.float16 and ta.features.shape == (1706,)

@@ -120,3 +120,25 @@ def test_project_embedding_reprojects_stored_unit_embeddings():
     assert np.allclose(np.linalg.norm(v, axis=1), 1, atol=1e-5)
     raw = (e[0] @ e[1]) / np.linalg.norm(e[0]) / np.linalg.norm(e[1])
     assert v[0] @ v[1] < raw - 0.1  # the shared mean direction is gone: scores spread
+
+
+def test_dead_features_do_not_blow_up_last_bit_differences():
+    """A feature constant over the reference corpus (a dead channel: sd ~ 0) standardises to 0, so the
+    last-bit differences between runtimes cannot swamp the vector (1082 of MSD's 1506 are dead)."""
+    s = toy_space()
+    s.pooled_sd = np.array([1.0, 1.0, 1.0, 1e-12, 1.0, 1.0])
+    s.pooled_mean = np.array([0.0, 0.0, 0.0, 0.047, 0.0, 0.0])
+    rng = np.random.default_rng(4)
+    p, e = rng.standard_normal(6), rng.standard_normal(4)
+    p[3] = 0.047
+    q = p.copy()
+    q[3] += 1e-7  # another runtime's rounding
+    assert float(s.project(p, e) @ s.project(q, e)) > 0.999999
+    assert s.standardise(q, e)[3] == 0.0
+
+
+def test_space_digest_changes_with_what_shapes_the_vectors():
+    s, t = toy_space(), toy_space()
+    assert s.digest() == t.digest()
+    t.pooled_sd = t.pooled_sd * 2
+    assert s.digest() != t.digest()
