@@ -187,7 +187,7 @@ class GenreModel:
         m = copy.copy(self)
         m.space = space
         m.genres = list(space.genres)
-        m.embed_dim = int(space.pooled_mean.shape[-1] + space.emb_mean.shape[-1])
+        m.embed_dim = int(space.live.sum())
         m.model_id = f"musicnn-{name}-{hashlib.sha1((self.model_id + space.digest()).encode()).hexdigest()[:12]}"
         m.genre_weight, m.taste_similarity = space.genre_weight, space.taste_similarity
         m.source = f"{self.source} + {space.source}"
@@ -227,7 +227,7 @@ class GenreModel:
         probs = np.array([call.probs[g] for g in space.genres], np.float32)
         t = None if tags is None else tags.mean(0).astype(np.float32)
         raw = np.concatenate([p, e / max(float(np.linalg.norm(e)), 1e-12)]).astype(np.float16)
-        return TrackEmbedding(probs, space.project(p, e), float(duration), int(len(embs)), t, call.label, raw)
+        return TrackEmbedding(probs, space.vector(p, e), float(duration), int(len(embs)), t, call.label, raw)
 
     def encode_windows(self, batch: Sequence[tuple[np.ndarray, float]],
                        batch_size: int | None = None) -> list[TrackEmbedding]:

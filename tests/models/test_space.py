@@ -142,3 +142,12 @@ def test_space_digest_changes_with_what_shapes_the_vectors():
     assert s.digest() == t.digest()
     t.pooled_sd = t.pooled_sd * 2
     assert s.digest() != t.digest()
+
+
+def test_vector_drops_only_the_always_zero_coordinates():
+    s = toy_space()
+    s.pooled_sd = np.array([1.0, 1e-12, 1.0, 1e-12, 1.0, 1.0])
+    rng = np.random.default_rng(5)
+    p, e = rng.standard_normal((3, 6)), rng.standard_normal((3, 4))
+    full, v = s.project(p, e), s.vector(p, e)
+    assert v.shape == (3, 8) and np.allclose(full @ full.T, v @ v.T, atol=1e-6)
