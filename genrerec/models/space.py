@@ -218,28 +218,3 @@ def tags_then_genre(tags: Iterable[str], genre: str) -> str:
 def describe(call: GenreCall, tags: np.ndarray | None, tag_names: list[str], k: int = 3) -> str:
     """One line for tables and the web map: style tags first, then the genre or "uncertain"."""
     return tags_then_genre(style_tags(tags, tag_names, k), genre_text(call.label, call.probs))
-
-
-def window_features(model, path: str | os.PathLike, max_windows: int = 16
-                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    """A track's window features for the v3 space: (pooled [k, 1506], embedding [k, 200], tags [k, 50]).
-
-    Needs an MSD MusiCNN model on the torch runtime (v2 is one: its back end is the pretrained
-    network unchanged); ValueError otherwise."""
-    from .inference import TorchNet, track_windows
-
-    if not isinstance(model.runtime, TorchNet) or not hasattr(model.runtime.net, "pooled"):
-        raise ValueError("the v3 space needs the MusiCNN model on torch: load_model('v2', runtime='torch')")
-    from .musicnn_tags import MSD_TAGS
-
-    if list(model.tags) != MSD_TAGS:
-        raise ValueError("the v3 space was built on the MSD MusiCNN backbone; this model is another one")
-    import torch
-
-    specs, _ = track_windows(path, model.features, max_windows)
-    net = model.runtime.net
-    with torch.no_grad():
-        p = net.pooled(torch.from_numpy(specs.astype(np.float32)))
-        e = net.backend(p)
-        t = torch.sigmoid(net.tags(e))
-    return p.numpy(), e.numpy(), t.numpy()
