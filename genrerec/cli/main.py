@@ -21,66 +21,28 @@ from .common import _bar, _expand_folders, _fail, _open, app, out, run
 
 # --- classification ---------------------------------------------------------
 
-def _classify_v3(files: List[Path], model: Optional[Path], as_json: bool, top: int, top_tags: int) -> None:
-    """classify --v3: style tags first, then the calibrated genre or "uncertain" (genrerec.models.space)."""
-    from ..audio.decode import AudioError
-    from ..models.inference import load_model
-    from ..models.space import V3Space, style_tags, window_features
-
-    m = run(lambda: load_model(model or "v2", runtime="torch"))
-    space = V3Space.load()
-    files = _expand_folders(files)
-    results, failed = {}, 0
-    for f in files:
-        try:
-            pw, ew, tw = window_features(m, f)
-        except AudioError as e:
-            failed += 1
-            results[str(f)] = {"error": e.reason}
-            continue
-        except ValueError as e:  # not the MSD MusiCNN on torch
-            _fail(str(e), 2)
-        call = space.genres_of(pw, ew)
-        results[str(f)] = {"tags": style_tags(tw.mean(0), m.tags, top_tags), "genre": call.label,
-                           "genres": dict(list(call.probs.items())[:top]),
-                           "nearest_similarity": round(call.nearest_similarity, 3)}
-    if as_json:
-        print(json.dumps(results, indent=2))
-    else:
-        t = Table("file", "tags", "genre")
-        for f, r in results.items():
-            if "error" in r:
-                t.add_row(esc(f), f"[red]{esc(r['error'])}[/]", "")
-                continue
-            shown = "  ".join(f"{g} {p:.0%}" for g, p in r["genres"].items())
-            t.add_row(esc(f), esc(", ".join(r["tags"])),
-                      esc(f"uncertain (nearest: {shown})" if r["genre"] == "uncertain" else shown))
-        out.print(t)
-    if failed or not files:
-        raise typer.Exit(1 if 0 < failed < len(files) else 2)
-
-
 _AUDIO_KINDS = ".mp3, .flac, .ogg, .opus, .wav, .m4a and other audio files"
 
 @app.command()
 def classify(
     files: List[Path] = typer.Argument(..., help="Audio files, or folders (their audio, recursively)."),
-    model: Optional[Path] = typer.Option(None, help="Checkpoint file, or v1 / v2 for a shipped model (default: v2, MusiCNN)."),
+    model: Optional[Path] = typer.Option(None, help="Checkpoint file, or v1 / v2 / v3 for a shipped model (default: "
+                                         "v3, calibrated genres that say 'uncertain' when the music is far from what "
+                                         "the genre head knows; v1 and v2 always name their top genre)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
-    top: int = typer.Option(3, min=1, help="Genres shown per file."),
+    top: int = typer.Option(3, min=1, help="Genres listed per file in --json (the table shows the genre call)."),
     top_tags: int = typer.Option(5, "--tags", min=0, help="Style/mood tags shown per file (models with tags)."),
-    v3: bool = typer.Option(False, "--v3", help="Experimental v3 space: style tags first, calibrated genres, "
-                            "'uncertain' far from the training music (needs torch; docs/model-card.md)."),
+    v3: bool = typer.Option(False, "--v3", hidden=True, help="Accepted and ignored: v3 is the default now."),
 ) -> None:
-    """Genre distribution and top style/mood tags of each file (whole track).
+    """Style/mood tags and genre of each file (whole track): tags first, then the genre call, which for the
+    default model (v3) is "uncertain" when its top genre should not be trusted.
 
-    JSON: {file: {"genres": {genre: p, ...}, "tags": {tag: p, ...}}}, or {file: {"error": reason}};
-    with --v3: {file: {"tags": [...], "genre": genre or "uncertain", "genres": {...}, "nearest_similarity": s}}."""
+    JSON: {file: {"genre": call, "genres": {genre: p, ...}, "tags": {tag: p, ...}, "nearest_similarity": s}}
+    (nearest_similarity: v3's cosine to the nearest genre-training clip), or {file: {"error": reason}}."""
     from ..audio.decode import AudioError
     from ..models.inference import load_model
+    from ..models.space import genre_text, readable_tag_scores
 
-    if v3:
-        return _classify_v3(files, model, as_json, top, top_tags)
     m = run(lambda: load_model(model))
     given = files
     files = _expand_folders(files)
@@ -90,28 +52,32 @@ def classify(
     for f in files:
         try:
             te = m.encode([f])[0]
-            results[str(f)] = {"genres": m.top_genres(te.genres), "tags": m.top_tags(te.tags, top_tags)}
         except AudioError as e:
             failed += 1
             results[str(f)] = {"error": e.reason}
+            continue
+        genres = m.top_genres(te.genres)
+        r = {"genre": te.label or next(iter(genres), ""), "genres": dict(list(genres.items())[:top]),
+             "tags": readable_tag_scores(m.top_tags(te.tags, len(m.tags)), top_tags)}
+        if te.nearest_similarity is not None:
+            r["nearest_similarity"] = round(te.nearest_similarity, 3)
+        results[str(f)] = r
     if as_json:
         print(json.dumps(results, indent=2))
     else:
         from .playlists import fit
 
         with_tags = bool(m.tags and top_tags)
-        t = Table("file", "genres", *(["tags"] if with_tags else []))
+        t = Table("file", *(["tags"] if with_tags else []), "genre")
         t.columns[0].no_wrap = True
-        width = max(24, (out.width - 12) // 2 if with_tags else out.width - 40)  # the rest for genres (and tags)
+        width = max(24, (out.width - 12) // 2 if with_tags else out.width - 40)  # the rest for tags and genre
         for f, r in results.items():
             name = esc(fit(display(_file_label(f)), width))  # "Artist - Title", or the file and its folders
             if "error" in r:
-                t.add_row(name, f"[red]{esc(r['error'])}[/]")
+                t.add_row(name, *([""] if with_tags else []), f"[red]{esc(r['error'])}[/]")
             else:
-                cells = ["  ".join(f"{g} {p:.0%}" for g, p in list(r["genres"].items())[:top])]
-                if with_tags:
-                    cells.append(esc(", ".join(r["tags"])))
-                t.add_row(name, *cells)
+                t.add_row(name, *([esc(", ".join(r["tags"]))] if with_tags else []),
+                          esc(genre_text(r["genre"], r["genres"])))
         out.print(t)
     if failed or not files:
         raise typer.Exit(1 if 0 < failed < len(files) else 2)
@@ -214,8 +180,8 @@ class EngineName(str, Enum):
 def index(
     library: Path = typer.Argument(..., help="Music folder (walked recursively)."),
     db: Optional[Path] = typer.Option(None, metavar="DIR", help="Catalog folder (default LIBRARY/.genrerec)."),
-    model: Optional[Path] = typer.Option(None, metavar="FILE", help="Checkpoint file, or v1 / v2 for a shipped "
-                                         "model (default: v2, MusiCNN)."),
+    model: Optional[Path] = typer.Option(None, metavar="FILE", help="Checkpoint file, or v1 / v2 / v3 for a "
+                                         "shipped model (default: v3, MusiCNN with calibrated genres)."),
     workers: Optional[int] = typer.Option(None, metavar="N", help="Decoding processes, or Ray workers with "
                                           "--engine ray (default: CPU count, or every CPU of the cluster)."),
     retry_failed: bool = typer.Option(False, "--retry-failed", help="Retry files that failed before."),
@@ -294,15 +260,14 @@ def stats(
     duplicates: bool = typer.Option(False, "--duplicates", help="List the duplicate recordings found."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """Library size, genre histogram, failures and duplicates."""
-    import numpy as np
-
+    """Library size, genre histogram (each track's genre call), failures and duplicates."""
     if path is not None and library is not None and path != library:
         _fail(f"two libraries given ({path} and --library {library}); give one")
     rec = _open(library or path, db, [])
     cat = rec.catalog
-    top = np.argmax(rec.genre_vectors, axis=1) if len(rec) else np.zeros(0, int)
-    hist = {g: int((top == i).sum()) for i, g in enumerate(rec.genres)}
+    hist = {g: 0 for g in rec.genres}
+    for label in rec.labels:  # the genre call of each track: "uncertain" (v3) is a row of its own
+        hist[label] = hist.get(label, 0) + 1
     fails = [(os.fsdecode(p), e) for p, e in cat.failures()]
     hours = cat.db.execute("SELECT coalesce(sum(duration),0) FROM tracks WHERE status='ok'").fetchone()[0] / 3600
     groups = [[os.fsdecode(rec.rels[rec.row_of[i]]) for i in g if i in rec.row_of] for g in rec.duplicates]
@@ -322,7 +287,10 @@ def stats(
     for g, c in sorted(hist.items(), key=lambda x: -x[1]):
         out.print(f"{esc(g):>12} {_bar(c / max(1, len(rec)))} {c}")
     if tags:
-        out.print("top tags: " + ", ".join(f"{esc(t)} {p:.0%}" for t, p in tags.items()), highlight=False)
+        from ..models.space import readable_tag_scores
+
+        out.print("top tags: " + ", ".join(f"{esc(t)} {p:.0%}" for t, p in readable_tag_scores(tags).items()),
+                  highlight=False)
     for p, e in fails[:50]:
         out.print(f"  [red]failed[/] {esc(p)}: {esc(e)}", highlight=False)
 

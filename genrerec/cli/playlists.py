@@ -116,22 +116,35 @@ def _right_cells(text: str, cells: int) -> str:
     return _left_cells(text[::-1], cells)[::-1]
 
 
+def genre_cell(r, n_tags: int = 2) -> str:
+    """What a pick's genre column shows: its readable tags first, then the genre call ("ambient, chill ·
+    uncertain", "rock, guitar · rock 91%")."""
+    from ..models.space import UNCERTAIN, genre_text, readable_tags, tags_then_genre
+
+    call = UNCERTAIN if r.label == UNCERTAIN else genre_text(r.label, r.genres)
+    return tags_then_genre(readable_tags(r.tags, n_tags), call)
+
+
 def _print_recs(rec, recs, as_json: bool, title: str, score: str = "score") -> None:
     if as_json:
-        print(json.dumps([{"path": str(r.path), "score": r.score, "genres": dict(list(r.genres.items())[:3]),
+        print(json.dumps([{"path": str(r.path), "score": r.score, "genre": r.label,
+                           "genres": dict(list(r.genres.items())[:3]),
                            "because": str(r.because) if r.because else None, "taste": r.taste,
                            "tags": dict(list(r.tags.items())[:3])} for r in recs],
                          indent=2))
         return
-    genres = [" ".join(f"{esc(g)} {p:.0%}" for g, p in list(r.genres.items())[:1])
-              + "".join(f", {esc(t)}" for t in list(r.tags)[:1]) for r in recs]  # and the top tag, if any
-    because = [rec.label(rec.id_of_path(r.because)) if r.because else "" for r in recs]
-    labels = [rec.label(r.track_id) for r in recs]
     from rich.cells import cell_len  # terminal cells: a Japanese name is twice as wide as its length
 
+    w_genre = max(16, out.width // 3)  # tags give way first: the genre call is always shown
+    genres = []
+    for r in recs:
+        cell = next((c for k in (2, 1) if cell_len(c := genre_cell(r, k)) <= w_genre), genre_cell(r, 0))
+        genres.append(esc(cell))
+    because = [rec.label(rec.id_of_path(r.because)) if r.because else "" for r in recs]
+    labels = [rec.label(r.track_id) for r in recs]
     fixed = 16 + len(str(len(recs))) + 5 + max([cell_len(g) for g in genres] + [6])  # borders, '#', score, genres
     room = max(24, out.width - fixed)
-    cols = ["#", "track", score, "genre, tag" if rec.tag_names else "genre"] + (["because of"] if any(because) else [])
+    cols = ["#", "track", score, "tags · genre" if rec.tag_names else "genre"] + (["because of"] if any(because) else [])
     if not any(because):
         room += 3
     w_track = min(max([cell_len(x) for x in labels] + [5]), room * 3 // 5 if any(because) else room)
@@ -322,7 +335,8 @@ def profile(
     db: Optional[Path] = typer.Option(None, help="Catalog folder."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of bars."),
 ) -> None:
-    """The listener's genre mix, and the distinct tastes in their history."""
+    """The listener's genre mix, and the distinct tastes in their history (named by their tags first)."""
+    from ..models.space import readable_tag_scores
     from ..playlists.history import playlist_tracks
 
     items = list(tracks or []) + list(history)
@@ -342,10 +356,16 @@ def profile(
     for g, p in prof.items():
         out.print(f"{esc(g):>12} {_bar(p)} {p:5.1%}")
     if tags:
-        out.print("tags: " + ", ".join(f"{esc(t)} {p:.0%}" for t, p in tags.items()), highlight=False)
-    out.print(f"\n{len(tastes)} taste(s): " + "; ".join(
-        f"{t.share:.0%} {esc('/'.join(list(t.genres)[:2]))}" + (f" ({esc(', '.join(list(t.tags)[:2]))})"
-                                                                 if t.tags else "") for t in tastes))
+        out.print("tags: " + ", ".join(f"{esc(t)} {p:.0%}" for t, p in readable_tag_scores(tags).items()),
+                  highlight=False)
+    out.print(f"\n{len(tastes)} taste(s): " + "; ".join(f"{t.share:.0%} {esc(taste_name(t))}" for t in tastes))
+
+
+def taste_name(t) -> str:
+    """A taste named by its readable tags first, then its two top genres ("ambient, chill · classical/jazz")."""
+    from ..models.space import readable_tags, tags_then_genre
+
+    return tags_then_genre(readable_tags(t.tags, 2), "/".join(list(t.genres)[:2]))
 
 
 @app.command()

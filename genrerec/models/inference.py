@@ -55,6 +55,7 @@ class TrackEmbedding:
     label: str | None = None  # the genre call shown for the track: top genre, or "uncertain" (v3)
     features: np.ndarray | None = None  # v3: raw track features [1506 pooled + 200 embedding] (float16), kept
     # so the vector can be rebuilt with other statistics without decoding the audio again
+    nearest_similarity: float | None = None  # v3: cosine to the nearest genre-training clip (GenreCall)
 
 
 def window_hop_s(features: FeatureConfig) -> float:
@@ -227,7 +228,8 @@ class GenreModel:
         probs = np.array([call.probs[g] for g in space.genres], np.float32)
         t = None if tags is None else tags.mean(0).astype(np.float32)
         raw = np.concatenate([p, e / max(float(np.linalg.norm(e)), 1e-12)]).astype(np.float16)
-        return TrackEmbedding(probs, space.vector(p, e), float(duration), int(len(embs)), t, call.label, raw)
+        return TrackEmbedding(probs, space.vector(p, e), float(duration), int(len(embs)), t, call.label, raw,
+                              call.nearest_similarity)
 
     def encode_windows(self, batch: Sequence[tuple[np.ndarray, float]],
                        batch_size: int | None = None) -> list[TrackEmbedding]:

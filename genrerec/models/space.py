@@ -26,6 +26,7 @@ import os
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from typing import Iterable, Mapping
 
 import numpy as np
 
@@ -175,50 +176,55 @@ class V3Space:
                    float(meta.get("taste_similarity", V3_TASTE_SIMILARITY)), p.name)
 
 
+def readable_tags(names: Iterable[str], k: int | None = None) -> list[str]:
+    """Raw tag names (strongest first) as shown: one spelling each, lower case, no decade tags, no repeats;
+    the first k (all with k None)."""
+    out: list[str] = []
+    for raw in names:
+        if k is not None and len(out) >= k:
+            break
+        if raw in _DECADES:
+            continue
+        name = _TAG_NAMES.get(raw, raw.lower())
+        if name not in out:
+            out.append(name)
+    return out
+
+
+def readable_tag_scores(scores: Mapping[str, float], k: int | None = None) -> dict[str, float]:
+    """{raw tag: score} (strongest first) as {readable tag: score}: the first k readable names, each once."""
+    out: dict[str, float] = {}
+    for raw, p in scores.items():
+        if k is not None and len(out) >= k:
+            break
+        for name in readable_tags([raw]):
+            out.setdefault(name, p)
+    return out
+
+
 def style_tags(tags: np.ndarray | None, names: list[str], k: int = 3) -> list[str]:
     """The k strongest style tags in readable form (one spelling each, no decade tags), strongest first."""
     if tags is None or not len(names):
         return []
-    out: list[str] = []
-    for i in np.argsort(-np.asarray(tags)):
-        if names[i] in _DECADES:
-            continue
-        name = _TAG_NAMES.get(names[i], names[i].lower())
-        if name not in out:
-            out.append(name)
-        if len(out) == k:
-            break
-    return out
+    return readable_tags((names[i] for i in np.argsort(-np.asarray(tags))), k)
+
+
+def genre_text(label: str | None, genres: Mapping[str, float]) -> str:
+    """The genre call as shown: "rock 91%", or "uncertain (nearest: rock 45%)" (genres: highest first)."""
+    top = next(iter(genres.items()), None)
+    if label == UNCERTAIN:
+        return UNCERTAIN + (f" (nearest: {top[0]} {top[1]:.0%})" if top else "")
+    if not label:
+        return f"{top[0]} {top[1]:.0%}" if top else ""
+    return f"{label} {genres[label]:.0%}" if label in genres else label
+
+
+def tags_then_genre(tags: Iterable[str], genre: str) -> str:
+    """One cell: readable tags first, then the genre text ("ambient, chill · uncertain")."""
+    t = ", ".join(tags)
+    return f"{t} · {genre}" if t and genre else t or genre
 
 
 def describe(call: GenreCall, tags: np.ndarray | None, tag_names: list[str], k: int = 3) -> str:
     """One line for tables and the web map: style tags first, then the genre or "uncertain"."""
-    top = next(iter(call.probs.items()))
-    genre = f"genre uncertain (nearest: {top[0]} {top[1]:.0%})" if call.uncertain else f"{top[0]} {top[1]:.0%}"
-    st = style_tags(tags, tag_names, k)
-    return (", ".join(st) + " · " if st else "") + genre
-
-
-def window_features(model, path: str | os.PathLike, max_windows: int = 16
-                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    """A track's window features for the v3 space: (pooled [k, 1506], embedding [k, 200], tags [k, 50]).
-
-    Needs an MSD MusiCNN model on the torch runtime (v2 is one: its back end is the pretrained
-    network unchanged); ValueError otherwise."""
-    from .inference import TorchNet, track_windows
-
-    if not isinstance(model.runtime, TorchNet) or not hasattr(model.runtime.net, "pooled"):
-        raise ValueError("the v3 space needs the MusiCNN model on torch: load_model('v2', runtime='torch')")
-    from .musicnn_tags import MSD_TAGS
-
-    if list(model.tags) != MSD_TAGS:
-        raise ValueError("the v3 space was built on the MSD MusiCNN backbone; this model is another one")
-    import torch
-
-    specs, _ = track_windows(path, model.features, max_windows)
-    net = model.runtime.net
-    with torch.no_grad():
-        p = net.pooled(torch.from_numpy(specs.astype(np.float32)))
-        e = net.backend(p)
-        t = torch.sigmoid(net.tags(e))
-    return p.numpy(), e.numpy(), t.numpy()
+    return tags_then_genre(style_tags(tags, tag_names, k), genre_text(call.label, call.probs))

@@ -2,8 +2,11 @@
 
 Artists and albums come from tags; a file without them falls back to its folders
 (`Artist/Album/track.flac`: the album is the folder, the artist the folder above,
-or an "Artist - Title" file name). A song's genre is its genre tag, else the
-model's top genre for it, so untagged libraries still browse by genre.
+or an "Artist - Title" file name). A song's genre is its file's genre tag, else the
+model's genre call when it is confident, else the track's strongest style tag (never
+"uncertain", never a confident-looking wrong genre): untagged libraries still browse by
+genre (getGenres, getSongsByGenre). The OpenSubsonic `genres` list is the style tags
+first, then the call when confident, then the file's genre tag.
 
 Ids are opaque: "tr-<catalog id>" for songs, "al-"/"ar-"/"dir-" plus a hash of the
 name for albums, artists and folders (stable across catalog rebuilds). No id is
@@ -20,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
 from ..media.transcode import media_type
+from ..models.space import UNCERTAIN
 from .responses import NOT_FOUND, Song, SubsonicError
 
 UNKNOWN_ARTIST = "[Unknown Artist]"
@@ -82,6 +86,18 @@ def _first(tag: str | None) -> str:
     return (tag or "").split(";")[0].strip()
 
 
+def song_genres(genre_tag: str, call: str, style: list[str]) -> tuple[str, tuple[str, ...]]:
+    """(genre, genres) of a song: the file's genre tag, else the model's call unless "uncertain", else the
+    strongest style tag; the list: style tags first, then the confident call, then the genre tag."""
+    confident = call if call and call != UNCERTAIN else ""
+    genre = genre_tag or confident or (style[0] if style else "")
+    genres: dict[str, str] = {}  # by lower case: one entry per genre, first spelling kept
+    for g in (*style, confident, genre_tag):
+        if g:
+            genres.setdefault(g.lower(), g)
+    return genre, tuple(genres.values())
+
+
 class SubsonicView:
     """Artists, albums, folders and songs of one catalog generation (built on the library worker thread)."""
 
@@ -94,7 +110,7 @@ class SubsonicView:
         self.songs: dict[str, Song] = {}
         self.by_track: dict[int, Song] = {}
         albums: dict[str, Album] = {}
-        for t in lib.tracks:
+        for row, t in enumerate(lib.tracks):
             genre_tag, size, indexed = extra.get(t.id, (None, 0, 0.0))
             rel = PurePosixPath(t.rel)
             folder = str(rel.parent) if str(rel.parent) != "." else ""
@@ -104,13 +120,14 @@ class SubsonicView:
             album_name = _first(t.album) or (rel.parent.name if folder else UNKNOWN_ALBUM)
             if not artist:
                 artist = rel.parent.parent.name if len(rel.parts) >= 3 else UNKNOWN_ARTIST
-            genre = _first(genre_tag) or lib.genres[t.genre]
+            genre, genres = song_genres(_first(genre_tag), t.genre, lib.style(row))
             akey = opaque("al", album_name.lower(), folder)
             alb = albums.setdefault(akey, Album(akey, album_name, "", ""))
             s = Song(id=f"tr-{t.id}", title=title, artist=artist, artist_id=opaque("ar", artist.lower()),
                      album=album_name, album_id=akey, parent=folder_id(folder), genre=genre, path=t.rel,
                      suffix=rel.suffix.lstrip(".").lower(), content_type=media_type(t.rel), size=int(size or 0),
-                     duration=float(t.duration or 0.0), created=float(indexed or 0.0), track_id=t.id)
+                     duration=float(t.duration or 0.0), created=float(indexed or 0.0), track_id=t.id,
+                     genres=genres)
             alb.songs.append(s)
             self.songs[s.id] = s
             self.by_track[t.id] = s

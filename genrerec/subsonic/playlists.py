@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import time
 
+from ..models.space import readable_tags
 from .library import SubsonicView
 from .registry import Ctx, endpoint
 from .responses import MISSING_PARAMETER, NOT_AUTHORISED, NOT_FOUND, SubsonicError, iso
@@ -54,7 +55,7 @@ def _mixes(ctx: Ctx) -> list[dict]:
     rec = ctx.lib.rec
     for k, taste in enumerate(rec.tastes(history)[:MAX_TASTES_SHOWN]):
         ids = [rec.id_of_path(p) for p in taste.tracks]
-        words = list(taste.tags)[:3] or list(taste.genres)[:2]
+        words = readable_tags(taste.tags, 3) or list(taste.genres)[:2]  # named by its tags first
         picks = [r.track_id for r in instant_mix(ctx, {i: history.get(i, 1.0) for i in ids}, TASTE_SIZE, seed + k)]
         out.append({"id": f"taste-{k}", "name": "Taste: " + ", ".join(words), "ids": picks, "changed": now,
                     "comment": f"genrerec: {taste.share:.0%} of your listening, and more like it"})

@@ -133,6 +133,7 @@ class Song:
     duration: float
     created: float
     track_id: int  # the catalog id (never sent)
+    genres: tuple[str, ...] = ()  # OpenSubsonic `genres`: style tags first, then the genre (library.song_genres)
 
 
 def song(s: Song, user: dict | None = None) -> dict:
@@ -142,7 +143,7 @@ def song(s: Song, user: dict | None = None) -> dict:
            "suffix": s.suffix, "duration": int(round(s.duration)), "path": s.path, "isVideo": False,
            "created": iso(s.created), "albumId": s.album_id, "artistId": s.artist_id, "type": "music",
            "mediaType": "song", "bitRate": int(s.size * 8 / s.duration / 1000) if s.duration > 0 else None,
-           "genres": [{"name": s.genre}] if s.genre else [],
+           "genres": [{"name": g} for g in s.genres or ([s.genre] if s.genre else [])],
            "artists": [{"id": s.artist_id, "name": s.artist}], "displayArtist": s.artist,
            "albumArtists": [{"id": s.artist_id, "name": s.artist}], "displayAlbumArtist": s.artist}
     if user:

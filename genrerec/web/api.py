@@ -65,17 +65,17 @@ def make_router(worker: LibraryWorker, transcoder: Transcoder) -> APIRouter:
     lib = worker.lib
     r = APIRouter(prefix="/api")
 
-    @r.get("/tracks", summary="Search tracks by name, path, album or genre")
+    @r.get("/tracks", summary="Search tracks by name, path, album, tags or genre call ('uncertain' too)")
     async def tracks(q: Annotated[str, Query(max_length=200)] = "",
                      limit: Annotated[int, Query(ge=1, le=1000)] = 50,
                      offset: Annotated[int, Query(ge=0)] = 0):
         return await worker(lib.search, q, limit, offset)
 
-    @r.get("/tracks/{track_id}", summary="One track: names, genres, tags")
+    @r.get("/tracks/{track_id}", summary="One track: names, tags, genre call, genres")
     async def track(track_id: TrackId):
         return await worker(lib.detail, track_id)
 
-    @r.get("/map", summary="2-D map of every track (ids, x, y, top genre, names)")
+    @r.get("/map", summary="2-D map of every track (ids, x, y, genre call, names, tags)")
     async def library_map():
         return Response(await worker(lib.map_json), media_type="application/json")
 

@@ -73,8 +73,7 @@ def path_json(lib, req: PathRequest) -> dict:
     rec = lib.rec
     recs = rec.path(req.start, req.end, req.n, **controls_kw(req, True))
     st = path_stats(rec.vectors, [rec.row_of[r.track_id] for r in recs])
-    return {"tracks": [{**lib.by_id[r.track_id].brief(), "score": r.score,
-                        "genres": dict(list(r.genres.items())[:3])} for r in recs],
+    return {"tracks": [lib.pick(r) for r in recs],
             "largest_step": round(st.largest_step, 4), "direct_step": round(st.direct_step, 4)}
 
 
@@ -93,18 +92,13 @@ def config_json(lib) -> dict:
             "path_n": PathRequest.model_fields["n"].default, "tags": list(lib.tag_names), "genres": list(lib.genres)}
 
 
-def brief(lib, r) -> dict:
-    return {**lib.by_id[r.track_id].brief(), "score": r.score, "genres": dict(list(r.genres.items())[:3]),
-            "tags": dict(list(r.tags.items())[:3])}
-
-
 def mix_json(lib, req: MixRequest) -> dict:
     """A tag mix under the controls (avoided tracks never in it)."""
     t0 = time.perf_counter()
     seed = secrets.randbelow(2**31) if req.seed is None else req.seed
     recs = lib.rec.mix(list(req.tags), n=req.n, temperature=req.temperature, seed=seed, **controls_kw(req, True))
     return {"seed": seed, "tags": list(req.tags), "temperature": req.temperature,
-            "picks": [brief(lib, r) for r in recs], "server_ms": round((time.perf_counter() - t0) * 1000, 2)}
+            "picks": [lib.pick(r) for r in recs], "server_ms": round((time.perf_counter() - t0) * 1000, 2)}
 
 
 def clusters_json(lib, k: int | str, seed: int) -> dict:

@@ -26,6 +26,7 @@ import numpy as np
 
 from ..library.names import short_name
 from ..media.transcode import browser_playable
+from ..models.space import UNCERTAIN, genre_text, readable_tags, tags_then_genre
 from ..playlists.m3u import write_m3u
 from ..recommend.recommender import Recommender
 from ..recommend.results import RecommendError
@@ -56,12 +57,12 @@ class TrackInfo:
     title: str | None
     album: str | None
     duration: float | None
-    genre: int  # index of the top genre
+    genre: str  # the model's genre call (Recommender.labels): a genre, or "uncertain" (v3)
     playable: str  # "direct" (the browser plays the file) or "transcode"
 
     def brief(self) -> dict:
         return {"id": self.id, "name": self.name, "path": self.rel, "duration": self.duration,
-                "playable": self.playable}
+                "playable": self.playable, "genre": self.genre}
 
 
 def genre_dict(names: list[str], g: np.ndarray) -> dict[str, float]:
@@ -84,7 +85,6 @@ class WebLibrary:
         rec = self._rec
         self.generation = rec.catalog.generation
         self.genres = list(rec.genres)
-        top = np.argmax(rec.genre_vectors, axis=1) if len(rec) else np.zeros(0, int)
         meta = {r[0]: r[1:] for r in rec.catalog.db.execute(
             "SELECT id, title, artist, album, duration FROM tracks WHERE status='ok'")}
         self.tracks: list[TrackInfo] = []
@@ -93,12 +93,12 @@ class WebLibrary:
             text = os.fsdecode(rel)
             name = display(rec.tag_label(tid) or short_name(text))  # no bidi override reorders it on the page
             self.tracks.append(TrackInfo(tid, text, name, artist, title, album,
-                                         duration, int(top[row]),
+                                         duration, rec.labels[row],
                                          "direct" if browser_playable(text) else "transcode"))
         self.by_id = {t.id: t for t in self.tracks}
         self.tag_names, self.tag_scores = track_tags(rec)
-        self._search_keys = [" ".join(x for x in (t.name, t.rel, t.album or "", self.genres[t.genre],
-                                                  *self._top_tags(row)) if x).lower()
+        self._search_keys = [" ".join(x for x in (t.name, t.rel, t.album or "", t.genre, *self._top_tags(row),
+                                                  *readable_tags(self._top_tags(row))) if x).lower()
                              for row, t in enumerate(self.tracks)]
         self._map: dict | None = None
 
@@ -108,6 +108,23 @@ class WebLibrary:
             return []
         s = self.tag_scores[row]
         return [self.tag_names[i] for i in np.argsort(-s)[:k] if s[i] >= floor]
+
+    def style(self, row: int, k: int = 2) -> list[str]:
+        """The track's k strongest style/mood tags in readable form ([] without tags): shown before its genre."""
+        if self.tag_scores is None:
+            return []
+        return readable_tags([self.tag_names[i] for i in np.argsort(-self.tag_scores[row])], k)
+
+    def labels(self) -> list[str]:
+        """The genre calls the map colours by: the model's genres, then "uncertain" when any track is."""
+        extra = sorted({t.genre for t in self.tracks} - set(self.genres), key=lambda g: (g == UNCERTAIN, g))
+        return self.genres + extra
+
+    def pick(self, r) -> dict:
+        """One recommended track as the API sends it: the track, its score, genre call, genres and tags
+        (`style`: readable tags, shown before the genre)."""
+        return {**self.by_id[r.track_id].brief(), "score": r.score, "genres": dict(list(r.genres.items())[:3]),
+                "tags": dict(list(r.tags.items())[:3]), "style": readable_tags(r.tags, 2)}
 
     def refresh(self) -> None:
         """Reopen when the catalog changed since it was read (checked at most once a second)."""
@@ -139,19 +156,21 @@ class WebLibrary:
     def detail(self, track_id: int) -> dict:
         t = self.track(track_id)
         row = self.rec.row_of[track_id]
-        out = {**t.brief(), "artist": t.artist, "title": t.title, "album": t.album,
-               "genres": genre_dict(self.genres, self.rec.genre_vectors[row])}
+        genres = genre_dict(self.genres, self.rec.genre_vectors[row])
+        out = {**t.brief(), "artist": t.artist, "title": t.title, "album": t.album, "style": self.style(row, 3),
+               "genre_text": genre_text(t.genre, genres),
+               "description": tags_then_genre(self.style(row, 3), genre_text(t.genre, genres)), "genres": genres}
         if self.tag_scores is not None:
             s = self.tag_scores[row]
             out["tags"] = {self.tag_names[i]: round(float(s[i]), 4) for i in np.argsort(-s)[:10]}
         return out
 
     def search(self, q: str, limit: int, offset: int = 0) -> dict:
-        """Tracks whose name, path, album, top genre or strongest tags contain every word of q (any case)."""
+        """Tracks whose name, path, album, genre call ("uncertain" too) or strongest tags contain every word
+        of q (any case)."""
         words = q.lower().split()
         hits = [t for t, key in zip(self.tracks, self._search_keys) if all(w in key for w in words)]
-        return {"total": len(hits), "tracks": [{**t.brief(), "genre": self.genres[t.genre]}
-                                                for t in hits[offset:offset + limit]]}
+        return {"total": len(hits), "tracks": [t.brief() for t in hits[offset:offset + limit]]}
 
     def audio_open(self, track_id: int) -> tuple[int, TrackInfo]:
         """An open handle of a catalog track's file, opened once from the library root without following
@@ -172,13 +191,16 @@ class WebLibrary:
             rec = self.rec
             key = f"{rec.model_id}:{self.generation}:{len(rec)}"
             xy, method = cached_projection(rec.db_dir, key, rec.vectors)
+            labels = self.labels()  # "genre": each point's index into these; "uncertain" last (shown grey)
             self._map = {
                 "generation": self.generation, "method": method, "count": len(self.tracks),
                 "ids": [t.id for t in self.tracks],
                 "x": np.round(xy[:, 0].astype(float), 4).tolist(), "y": np.round(xy[:, 1].astype(float), 4).tolist(),
-                "genre": [t.genre for t in self.tracks], "genres": self.genres,
+                "genre": [labels.index(t.genre) for t in self.tracks], "genres": labels,
                 "names": [t.name for t in self.tracks], "tags": list(self.tag_names),
             }
+            if self.tag_scores is not None:  # readable top tags per point: the tooltip shows them before the genre
+                self._map["style"] = [", ".join(self.style(row)) for row in range(len(self.tracks))]
             self._map_json = json.dumps(self._map, separators=(",", ":")).encode()
         return self._map
 
@@ -229,8 +251,7 @@ class WebLibrary:
             if r.because is not None:
                 bid = self.rec.id_of_rel.get(os.fsencode(os.path.relpath(r.because, root)))
                 because = {"id": bid, "name": self.by_id[bid].name} if bid in self.by_id else None
-            picks_out.append({**self.by_id[r.track_id].brief(), "score": r.score, "taste": r.taste,
-                              "genres": dict(list(r.genres.items())[:3]), "because": because})
+            picks_out.append({**self.pick(r), "taste": r.taste, "because": because})
         return {"seed": seed, "temperature": temperature, "n": n, "picks": picks_out,
                 "server_ms": round((time.perf_counter() - t0) * 1000, 2)}
 
@@ -238,15 +259,15 @@ class WebLibrary:
         self.track(track_id)
         recs = self.rec.similar(track_id, n, **(controls or {}))
         return {"track": self.by_id[track_id].brief(),
-                "similar": [{**self.by_id[r.track_id].brief(), "score": r.score,
-                             "genres": dict(list(r.genres.items())[:3])} for r in recs]}
+                "similar": [self.pick(r) for r in recs]}
 
     def profile(self, history) -> dict:
         h = self._history(history)
         tastes = self.rec.tastes(h)
         root = self.rec.root
         return {"genres": self.rec.profile(h),
-                "tastes": [{"share": round(t.share, 4), "genres": dict(list(t.genres.items())[:3]),
+                "tastes": [{"share": round(t.share, 4), "style": readable_tags(t.tags, 2),
+                            "genres": dict(list(t.genres.items())[:3]),
                             "tracks": [self.rec.id_of_rel.get(os.fsencode(os.path.relpath(p, root)))
                                        for p in t.tracks]} for t in tastes]}
 
@@ -308,8 +329,8 @@ class WebLibrary:
     def stats(self) -> dict:
         rec, cat = self.rec, self.rec.catalog
         hist = {g: 0 for g in self.genres}
-        for t in self.tracks:
-            hist[self.genres[t.genre]] += 1
+        for t in self.tracks:  # each track's genre call: "uncertain" (v3) counts on its own
+            hist[t.genre] = hist.get(t.genre, 0) + 1
         failures = [{"path": os.fsdecode(p), "error": e} for p, e in cat.failures()]
         seconds = sum(t.duration or 0.0 for t in self.tracks)
         dups = [[self.by_id[i].rel for i in g if i in self.by_id] for g in rec.duplicates]

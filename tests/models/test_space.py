@@ -5,7 +5,18 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from genrerec.models.space import SPACE_FILE, UNCERTAIN, GenreCall, V3Space, describe, style_tags
+from genrerec.models.space import (
+    SPACE_FILE,
+    UNCERTAIN,
+    GenreCall,
+    V3Space,
+    describe,
+    genre_text,
+    readable_tag_scores,
+    readable_tags,
+    style_tags,
+    tags_then_genre,
+)
 
 GENRES = ["a", "b", "c"]
 
@@ -62,6 +73,17 @@ def test_style_tags_first_and_readable():
     assert line.startswith("hip-hop, ") and "uncertain" in line and call.label == UNCERTAIN
 
 
+def test_genre_text_shows_the_call_or_uncertain_with_the_nearest_genre():
+    assert genre_text("rock", {"rock": 0.912, "metal": 0.05}) == "rock 91%"
+    assert genre_text(UNCERTAIN, {"rock": 0.45, "jazz": 0.3}) == "uncertain (nearest: rock 45%)"
+    assert genre_text(None, {"jazz": 0.6}) == "jazz 60%"  # no call stored: the top genre
+    assert readable_tags(["90s", "Hip-Hop", "hip-hop", "rnb", "Mellow"], 2) == ["hip-hop", "r&b"]
+    assert readable_tag_scores({"00s": 0.9, "female vocalist": 0.8, "female vocalists": 0.7, "rock": 0.5}) == {
+        "female vocalists": 0.8, "rock": 0.5}
+    assert tags_then_genre(["ambient", "chill"], "uncertain") == "ambient, chill · uncertain"
+    assert tags_then_genre([], "rock 91%") == "rock 91%"
+
+
 def _synthetic(kind: str, seconds: float = 12.0, sr: int = 16000) -> np.ndarray:
     rng = np.random.default_rng(0)
     t = np.arange(int(seconds * sr)) / sr
@@ -96,7 +118,7 @@ def test_shipped_space_calls_tones_and_noise_uncertain(kind):
     assert call.uncertain, (kind, call)
 
 
-def test_classify_v3_puts_tags_first_and_calls_a_tone_uncertain(tmp_path):
+def test_classify_puts_tags_first_and_calls_a_tone_uncertain(tmp_path):
     pytest.importorskip("torch")
     import json
 
@@ -106,10 +128,15 @@ def test_classify_v3_puts_tags_first_and_calls_a_tone_uncertain(tmp_path):
     from genrerec.cli import app
 
     sf.write(tmp_path / "tone.wav", _synthetic("tone", 9.0).astype(np.float32), 16000)
-    r = CliRunner().invoke(app, ["classify", "--v3", "--json", str(tmp_path / "tone.wav")])
+    r = CliRunner().invoke(app, ["classify", "--json", str(tmp_path / "tone.wav")])  # v3: the default
     assert r.exit_code == 0, r.output
     got = json.loads(r.output)[str(tmp_path / "tone.wav")]
-    assert list(got)[:2] == ["tags", "genre"] and got["genre"] == UNCERTAIN and len(got["tags"]) == 5
+    assert got["genre"] == UNCERTAIN and len(got["tags"]) == 5 and 0 <= got["nearest_similarity"] < 1
+    assert all(t == t.lower() and t not in ("00s", "90s") for t in got["tags"])  # readable names
+    old = CliRunner().invoke(app, ["classify", "--v3", str(tmp_path / "tone.wav")], env={"COLUMNS": "160"})
+    assert old.exit_code == 0, old.output  # --v3: still accepted (a no-op) so old scripts keep working
+    row = next(line for line in old.stdout.splitlines() if "tone.wav" in line)
+    assert row.index(next(iter(got["tags"]))) < row.index("uncertain (nearest: ")  # tags first, then the call
 
 
 def test_project_embedding_reprojects_stored_unit_embeddings():

@@ -31,11 +31,14 @@ def test_aggregation(k, g, d, data):
     probs = np.exp(logits - logits.max(1, keepdims=True))
     probs /= probs.sum(1, keepdims=True)
     embs = data.draw(arrays(np.float32, (k, d), elements=finite))
-    te = GenreModel.aggregate(probs, embs, 30.0)
+    model = GenreModel.__new__(GenreModel)  # the pooling alone: no network, no v3 space
+    model.space, model.genres = None, [f"g{i}" for i in range(g)]
+    te = model.aggregate(probs, embs, 30.0)
+    assert te.label == model.genres[int(np.argmax(te.genres))]
     assert te.genres.sum() == pytest.approx(1.0, abs=1e-4) and (te.genres >= 0).all()
     assert np.linalg.norm(te.embedding) == pytest.approx(1.0, abs=1e-4)  # zero mean falls back to a unit vector
     perm = np.random.default_rng(0).permutation(k)
-    te2 = GenreModel.aggregate(probs[perm], embs[perm], 30.0)  # window order does not matter
+    te2 = model.aggregate(probs[perm], embs[perm], 30.0)  # window order does not matter
     np.testing.assert_allclose(te.genres, te2.genres, atol=1e-5)
     np.testing.assert_allclose(te.embedding, te2.embedding, atol=1e-4)
 

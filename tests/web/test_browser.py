@@ -198,6 +198,24 @@ def test_colour_by_tag_lights_up_when_the_catalog_has_tags(browser, tmp_path):
         assert js(browser, "return genrerec.map.drawCount") == len(genres)
 
 
+def test_uncertain_tracks_are_grey_listed_in_the_legend_and_picks_show_tags_first(browser, tmp_path):
+    from genrerec.models.space import UNCERTAIN
+    from tests.web.test_display import make_called_web_library
+
+    with running(make_called_web_library(tmp_path / "music")) as (url, worker):
+        browser.get(url)
+        wait_ready(browser, WAIT)
+        legend = [s for s in browser.find_elements(By.CSS_SELECTOR, "#legend span") if s.text.startswith(UNCERTAIN)]
+        assert [s.text for s in legend] == [f"{UNCERTAIN} 3"]
+        assert legend[0].get_attribute("style").replace(" ", "").endswith("--c:#8a8f98;")  # a neutral grey
+        _add_from_search(browser, "mid/mid01")
+        WebDriverWait(browser, WAIT).until(lambda d: playlist_ids(d))
+        metas = js(browser, "return [...document.querySelectorAll('#playlist li .meta')].map(m => m.textContent)")
+        assert metas and all(m.startswith("female vocalists, mellow · ") for m in metas), metas
+        assert any(m.startswith(f"female vocalists, mellow · {UNCERTAIN}") for m in metas), metas
+        assert any("% · " in m or m.endswith("%") for m in metas), metas  # a confident call: genre and percentage
+
+
 # --- the builder's modes, filters and avoid list ---------------------------------------------
 
 def _select(driver, css_id: str, value: str) -> None:

@@ -218,12 +218,12 @@ const typedSoon = debounce(refresh, 250); // text fields: once the typing pauses
 function renderPlaylist() {
   const ol = $("playlist");
   ol.replaceChildren(...state.picks.map((p) => {
-    const tags = p.tags ? Object.keys(p.tags).slice(0, 2).join(", ") : "";
-    const meta = topGenres(p.genres, 1) + (tags ? ` · ${tags}` : "") + (p.because ? ` · because of ${p.because.name}` : "");
+    const meta = tagsThenGenre(p.style, p.genre, p.genres) + (p.because ? ` · because of ${p.because.name}` : "");
+    const names = genrerec.map.data.genres;
     return el("li", { "data-id": p.id, onmouseenter: () => genrerec.map.setFocus(p.id),
       onmouseleave: () => genrerec.map.setFocus(null) },
       el("button", { title: "Play", text: "▶", onclick: () => play(p.id) }),
-      el("span", { class: "dot", style: `background: ${genreColour(genrerec.map.data.genres.indexOf(Object.keys(p.genres)[0]))}` }),
+      el("span", { class: "dot", style: `background: ${labelColour(names, names.indexOf(p.genre))}` }),
       el("span", { class: "name", title: `${p.path}\n${meta}` }, p.name, el("span", { class: "meta", text: meta })),
       el("span", { class: "score", title: "similarity (tag mix: tag score)", text: p.score.toFixed(3) }),
       el("button", { class: "avoid", title: "Avoid: never pick it again", text: "⊘", onclick: () => addToAvoid(p.id) }),

@@ -11,6 +11,18 @@ const PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948
 
 function genreColour(i) { return PALETTE[i % PALETTE.length]; }
 
+// The genre call of a track is a genre or "uncertain" (the model's top genre should not be trusted): grey.
+const UNCERTAIN = "uncertain", UNCERTAIN_COLOUR = "#8a8f98";
+function labelColour(names, k) { return names[k] === UNCERTAIN ? UNCERTAIN_COLOUR : genreColour(k); }
+
+// What a track shows: its style tags first, then the genre call ("ambient, chill · uncertain", "rock, guitar · rock 91%").
+function tagsThenGenre(style, genre, genres) {
+  const p = genres && genre in genres ? ` ${Math.round(genres[genre] * 100)}%` : "";
+  const call = genre === UNCERTAIN ? UNCERTAIN : genre ? `${genre}${p}` : "";
+  const tags = (style || []).join(", ");
+  return tags && call ? `${tags} · ${call}` : tags || call;
+}
+
 // Viridis-like ramp for tag scores in [0, 1].
 const RAMP = [[68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98], [253, 231, 37]];
 function rampColour(v) {
@@ -60,6 +72,3 @@ function fmtTime(s) {
   return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
 }
 
-function topGenres(g, k = 2) {
-  return Object.entries(g).slice(0, k).map(([name, p]) => `${name} ${Math.round(p * 100)}%`).join(" · ");
-}

@@ -11,9 +11,10 @@ async function showLibrary() {
     card("failed", String(s.failed)), card("transcoded for the browser", String(s.transcoded)));
   const max = Math.max(1, ...Object.values(s.genres));
   const hist = document.getElementById("genres");
+  const names = Object.keys(s.genres);
   Object.entries(s.genres).forEach(([g, c], k) => hist.append(
     el("span", { text: g }),
-    el("div", { class: "bar", style: `--c: ${genreColour(k)}; width: ${(100 * c / max).toFixed(1)}%` }),
+    el("div", { class: "bar", style: `--c: ${labelColour(names, k)}; width: ${(100 * c / max).toFixed(1)}%` }),
     el("span", { class: "muted", text: String(c) })));
   if (s.tags.length) {
     document.getElementById("tagshead").hidden = false;

@@ -2,7 +2,7 @@
 // The library map: one point per track on a canvas (not one DOM node per
 // point), so 20,000 tracks pan and zoom smoothly. Hover shows a track, click
 // plays it; history tracks and playlist picks are ringed. Points are coloured
-// by top genre, by one tag's score, or by cluster (/api/map/clusters).
+// by genre call (a genre, or "uncertain" in grey), by one tag's score, or by cluster (/api/map/clusters).
 
 class MusicMap {
   constructor(canvas, tooltip, legend, onPick) {
@@ -86,7 +86,8 @@ class MusicMap {
       if (!g) groups.set(k, (g = []));
       g.push(i);
     }
-    const colour = this.tagValues ? (k) => rampColour(k / 31) : (k) => genreColour(k);
+    const colour = this.tagValues ? (k) => rampColour(k / 31)
+      : this.clusters ? (k) => genreColour(k) : (k) => labelColour(this.data.genres, k);
     return [...groups].map(([k, idx]) => [colour(k), idx]);
   }
 
@@ -149,7 +150,7 @@ class MusicMap {
     const counts = new Array(this.data.genres.length).fill(0);
     for (const g of this.data.genre) counts[g]++;
     this.data.genres.forEach((g, k) => {
-      if (counts[k]) L.append(el("span", { style: `--c: ${genreColour(k)}`, text: `${g} ${counts[k]}` }));
+      if (counts[k]) L.append(el("span", { style: `--c: ${labelColour(this.data.genres, k)}`, text: `${g} ${counts[k]}` }));
     });
     L.append(el("span", { class: "ring", style: "--c: #ffffff", text: "history" }),
       el("span", { class: "ring", style: "--c: #3fe0ff", text: "playlist" }),
@@ -227,10 +228,11 @@ class MusicMap {
     const t = this.tooltip;
     if (i == null) { t.hidden = true; this.redraw(); return; }
     const genre = this.data.genres[this.data.genre[i]];
+    const style = this.data.style ? this.data.style[i] : "";
     const extra = this.tagValues ? ` · ${this.colourBy.slice(4)} ${this.tagValues[i].toFixed(2)}`
       : this.clusters ? ` · ${this.clusters.names[this.clusters.labels[i]]}` : "";
     t.replaceChildren(el("b", { text: this.data.names[i] }), el("br"),
-      el("span", { class: "muted", text: `${genre}${extra} · click to play` }));
+      el("span", { class: "muted", text: `${style ? style + " · " : ""}${genre}${extra} · click to play` }));
     t.hidden = false;
     t.style.left = `${Math.min(px + 12, this.w - 260)}px`; t.style.top = `${py + 12}px`;
     this.redraw();
