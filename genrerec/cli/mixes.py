@@ -107,6 +107,7 @@ def clusters(
 ) -> None:
     """The library grouped into playlists of similar tracks (seeded k-means on the track vectors), each
     named by the tags that set it apart."""
+    from ..playlists.formats import Entry, entries_written
     from ..playlists.m3u import write_m3u
     from ..recommend.clusters import file_name, library_clusters
 
@@ -120,10 +121,11 @@ def clusters(
     except OSError as e:
         _fail(f"--output {display(output)}: cannot create the folder ({e.strerror or e}); choose another")
     width = max(2, len(str(len(groups))))
-    written = []
+    written, counts = [], []
     for i, c in enumerate(groups, 1):
         f = output / file_name(i, c.name, width)
         infos = [rec.info.get(t) for t in c.track_ids]
+        counts.append(entries_written(f, [Entry(rec.path_of(t)) for t in c.track_ids], not absolute))
         try:
             write_m3u(f, [rec.path_of(t) for t in c.track_ids], relative=not absolute,
                       titles=[rec.tag_label(t) for t in c.track_ids],
@@ -134,8 +136,9 @@ def clusters(
     stale = sorted(p.name for p in output.glob("[0-9][0-9]*-*.m3u8") if p not in written)
     if as_json:
         print(json.dumps({"k": len(groups), "silhouette": {str(a): b for a, b in scores.items()},
-                          "clusters": [{"name": c.name, "file": str(f), "tracks": len(c.track_ids),
-                                        "tags": c.tags, "genres": c.genres} for c, f in zip(groups, written)]},
+                          "clusters": [{"name": c.name, "file": str(f), "tracks": n, "members": len(c.track_ids),
+                                        "tags": c.tags, "genres": c.genres}
+                                       for c, f, n in zip(groups, written, counts)]},
                          indent=2))
     else:
         how = f"k = {len(groups)}" + (f" (auto: best silhouette {scores[len(groups)]:.3f})"
@@ -144,9 +147,12 @@ def clusters(
         t = Table(title=esc(f"{len(rec)} tracks in {len(groups)} playlists, {how}"), caption=f"in {esc(where)}")
         for col in ("#", "playlist", "tracks", "top genre"):
             t.add_column(col, no_wrap=col != "playlist")
-        for i, (c, f) in enumerate(zip(groups, written), 1):
-            t.add_row(str(i), esc(f.name), str(len(c.track_ids)), esc(next(iter(c.genres), "")))
+        for i, (c, f, n) in enumerate(zip(groups, written, counts), 1):
+            t.add_row(str(i), esc(f.name), str(n), esc(next(iter(c.genres), "")))
         out.print(t)
+    if sum(counts) < sum(len(c.track_ids) for c in groups):
+        err.print(f"note: {sum(len(c.track_ids) for c in groups) - sum(counts)} tracks whose names no M3U line can "
+                  "hold were left out of the playlists", highlight=False, soft_wrap=True)
     if stale:
         err.print(f"note: {len(stale)} older cluster playlists in {esc(output)} were not rewritten this time "
                   f"(e.g. {esc(stale[0])}); delete them if they are from an earlier run", highlight=False,
