@@ -10,8 +10,10 @@ from pathlib import Path
 import numpy as np
 from albums import listener_share
 
-CACHE = Path("/work/cache/v3/feat")
-CACHE_MTT = Path("/work/cache/v3/feat_mtt")  # a second pass with the MTT backbone (GTZAN and benchmark only)
+from genrerec.models.space import _z
+
+CACHE = Path("/work/cache/v3/feat-ort")  # v3_features.py: the shipped v2 ONNX graph on ONNX Runtime
+CACHE_MTT = Path("/work/cache/v3/feat_mtt")  # an optional second pass with the torch MTT backbone
 
 
 @dataclass
@@ -66,14 +68,15 @@ def unit(x: np.ndarray) -> np.ndarray:
 
 
 def stats(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-dimension mean and standard deviation (floored at 1e-3 of the median sd: dead units stay 0)."""
-    mu, sd = x.mean(0), x.std(0)
-    return mu, np.maximum(sd, 1e-3 * float(np.median(sd)) + 1e-12)
+    """Per-dimension mean and standard deviation, unfloored (as the space file stores them): `standardise`
+    applies the library's rule (genrerec.models.space._z: a dead feature, sd <= DEAD_SD, becomes 0)."""
+    return x.mean(0), x.std(0)
 
 
 def standardise(x: np.ndarray, st: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
-    """(x - mean) / sd, divided by sqrt(dim) so each block has squared norm about 1."""
-    return (x - st[0]) / st[1] / np.sqrt(x.shape[-1])
+    """(x - mean) / sd with dead features (sd <= DEAD_SD) at 0, exactly as V3Space.standardise, divided by
+    sqrt(dim) so each block has squared norm about 1 (the dead dimensions count in dim there too)."""
+    return _z(x, st[0], st[1]) / np.sqrt(x.shape[-1])
 
 
 def blend(blocks: list[tuple[np.ndarray, float]]) -> np.ndarray:

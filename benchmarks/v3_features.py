@@ -1,13 +1,18 @@
 #!/usr/bin/env python
 """Per-track MusiCNN features cached once for the v3 benchmarks (v3_space.py, v3_genres.py, v3_tastes.py).
 
-For every track of three sets -- the shared GTZAN clips, the 7 soundtrack albums of
-albums.py (the benchmark) and a reference corpus of other Debian game-music packages
-(never the benchmark albums) -- the indexer's own windows (16 patches spread over the
-track) go through the MSD- and the MTT-pretrained MusiCNN once; per window it keeps the
-pooled mid-level features [1506], the 200-d embedding and the 50 tag probabilities, plus
-the inference seconds of each backbone. One .npz per track under --cache (outside the
-repository: derived numbers only, never audio). Re-running skips tracks already cached.
+For every track of the sets -- the shared GTZAN clips, the 7 soundtrack albums of
+albums.py (the benchmark), a reference corpus of other Debian game-music packages (never
+the benchmark albums) and the synthetic clips of v3_synth.py -- the indexer's own windows
+(16 patches spread over the track) go once through the shipped v2 ONNX graph on ONNX
+Runtime, as the indexer runs it (`load_model("v2")`, `runtime.infer(specs, pooled=True)`):
+v2's back end is the MSD-pretrained MusiCNN unchanged, so per window it keeps MSD's pooled
+mid-level features [1506], its 200-d embedding and its 50 tag probabilities (stored as
+msd_*), plus the inference seconds. Before anything is cached, one track is checked against
+the torch MSD backbone (`pretrained_model_path("msd")`): pooled, embedding and tags must
+agree within 1e-3 relative. `--backbones msd,mtt` adds the torch MTT backbone (mtt_*; not
+used by the shipped model). One .npz per track under --cache (outside the repository:
+derived numbers only, never audio). Re-running skips tracks already cached.
 """
 
 from __future__ import annotations
@@ -20,18 +25,19 @@ import time
 from pathlib import Path
 
 import numpy as np
-import torch
 from albums import ALBUMS, package_tracks, select_tracks
 from common import DEFAULT_DATA
 
 from genrerec.audio.decode import AudioError
 from genrerec.models.checkpoint import load_checkpoint
-from genrerec.models.inference import MAX_WINDOWS, pretrained_model_path, track_windows
+from genrerec.models.inference import MAX_WINDOWS, load_model, pretrained_model_path, track_windows
 from genrerec.training.data import scan_genre_tree
 
 BENCH_ALBUMS = ALBUMS
 REF_PACKAGES = ["asc-music", "planetblupi-music-ogg", "lincity-ng-data", "frozen-bubble-data", "extremetuxracer-data",
-                "neverball-data", "pingus-data", "scorched3d-data", "openarena-data", "xblast-tnt-musics"]
+                "neverball-data", "pingus-data", "scorched3d-data", "openarena-data", "xblast-tnt-musics",
+                "hedgewars-data", "supertux-data", "powermanga-data", "xmoto-data", "7kaa-data", "ri-li-data"]
+# (only files of >= MIN_TRACK_S count: neverball, pingus, 7kaa, ri-li and xblast have none, openarena one)
 MAX_PER_ALBUM = 40  # benchmark albums: albums.py's rule
 MAX_PER_REF = 20  # reference packages: enough for statistics, cheap on 2 shared cores
 
@@ -58,39 +64,69 @@ def track_list(data: Path, music: Path, ref: Path, max_ref: int = MAX_PER_REF, s
     return out
 
 
-@torch.no_grad()
-def run_backbone(net, specs: np.ndarray) -> tuple[dict[str, np.ndarray], float]:
+def run_torch(net, specs: np.ndarray) -> tuple[dict[str, np.ndarray], float]:
+    """A pretrained torch backbone's pooled features, embedding and tag sigmoids per window."""
+    import torch
+
     t = time.perf_counter()
-    x = torch.from_numpy(specs.astype(np.float32))
-    p = net.pooled(x)
-    e = net.backend(p)
-    tags = torch.sigmoid(net.tags(e))
+    with torch.no_grad():
+        x = torch.from_numpy(specs.astype(np.float32))
+        p = net.pooled(x)
+        e = net.backend(p)
+        tags = torch.sigmoid(net.tags(e))
     return {"pooled": p.numpy(), "emb": e.numpy(), "tags": tags.numpy()}, time.perf_counter() - t
+
+
+def run_ort(model, specs: np.ndarray) -> tuple[dict[str, np.ndarray], float]:
+    """The shipped v2 graph on ONNX Runtime (what the indexer runs): MSD's pooled, embedding, tags."""
+    t = time.perf_counter()
+    _, e, tags, p = model.runtime.infer(specs, pooled=True)
+    return {"pooled": p, "emb": e, "tags": tags}, time.perf_counter() - t
+
+
+def check_ort_vs_torch(model, path: str, tol: float = 1e-3) -> dict[str, float]:
+    """Max |ORT - torch| / max |torch| per output on one track; AssertionError above tol."""
+    ck = load_checkpoint(pretrained_model_path("msd"))
+    assert ck.features == model.features, "the v2 graph and the MSD backbone share one feature config"
+    net = ck.build()
+    specs, _ = track_windows(path, model.features, MAX_WINDOWS)
+    a, b = run_ort(model, specs)[0], run_torch(net, specs)[0]
+    err = {k: float(np.abs(a[k] - b[k]).max() / max(np.abs(b[k]).max(), 1e-12)) for k in b}
+    assert all(v <= tol for v in err.values()), f"ORT v2 graph differs from the torch MSD backbone: {err}"
+    return err
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
     ap.add_argument("--music", type=Path, default=Path("/work/cache/soundtracks"))
-    ap.add_argument("--ref", type=Path, default=Path("/work/cache/v3/ref"))
-    ap.add_argument("--cache", type=Path, default=Path("/work/cache/v3/feat"))
+    ap.add_argument("--ref", type=Path, default=Path("/work/cache/soundtracks"))
+    ap.add_argument("--cache", type=Path, default=Path("/work/cache/v3/feat-ort"))
     ap.add_argument("--synth", type=Path, default=Path("/work/cache/v3/synth"))
-    ap.add_argument("--sets", default="gtzan,bench,ref")
-    ap.add_argument("--backbones", default="msd,mtt", help="backbones to run (missing ones are added to old files)")
+    ap.add_argument("--sets", default="gtzan,synth,bench,ref")
+    ap.add_argument("--backbones", default="msd", help="msd: the v2 ONNX graph (ORT); add mtt for the torch MTT "
+                    "backbone (missing ones are added to old files)")
     ap.add_argument("--max-ref", type=int, default=MAX_PER_REF)
     args = ap.parse_args()
-    torch.set_num_threads(2)
-    nets = {}
-    for name in args.backbones.split(","):
-        ck = load_checkpoint(pretrained_model_path(name))
-        nets[name] = (ck.build(), ck.features)
-    assert len({f for _, f in nets.values()}) == 1, "MSD and MTT backbones share one feature config"
-    feats = next(iter(nets.values()))[1]
+    model = load_model("v2", runtime="onnx", threads=2)
+    names = args.backbones.split(",")
+    nets = {"msd": model} if "msd" in names else {}
+    if "mtt" in names:
+        import torch
+
+        torch.set_num_threads(2)
+        ck = load_checkpoint(pretrained_model_path("mtt"))
+        assert ck.features == model.features, "MSD and MTT backbones share one feature config"
+        nets["mtt"] = ck.build()
+    feats = model.features
     tracks = [t for t in track_list(args.data, args.music, args.ref, args.max_ref, args.synth,
                                         tuple(args.sets.split(","))) if t["set"] in args.sets.split(",")]
     args.cache.mkdir(parents=True, exist_ok=True)
     old = {t["key"]: t for t in json.loads((args.cache / "tracks.json").read_text())} \
         if (args.cache / "tracks.json").exists() else {}
+    if "msd" in nets and tracks:
+        print("ORT v2 graph vs torch MSD backbone, max relative difference:",
+              check_ort_vs_torch(model, tracks[0]["path"]), flush=True)
     for t in tracks:
         t["file"] = hashlib.sha1(t["key"].encode()).hexdigest()[:16] + ".npz"
     merged = {**old, **{t["key"]: t for t in tracks}}  # written first: readers skip files not there yet
@@ -110,8 +146,7 @@ def main() -> None:
         dec = time.perf_counter() - t0
         z.update({"duration": np.array(dur), "decode_s": np.array(dec)})
         for name in todo:
-            net = nets[name][0]
-            r, dt = run_backbone(net, specs)
+            r, dt = run_ort(nets[name], specs) if name == "msd" else run_torch(nets[name], specs)
             z.update({f"{name}_{k}": v.astype(np.float32) for k, v in r.items()})
             z[f"{name}_s"] = np.array(dt)
         tmp = out.with_suffix(".tmp.npz")

@@ -33,10 +33,12 @@ from v3_common import (
     stats,
     unit,
 )
+from v3_features import MAX_PER_REF
 
 from genrerec.library.vectors import combined_vectors
 from genrerec.models.checkpoint import load_checkpoint
 from genrerec.models.inference import default_model_path
+from genrerec.models.space import DEAD_SD
 from genrerec.utils import atomic_write_json, atomic_write_text
 
 
@@ -66,9 +68,10 @@ def main() -> None:
     print(f"{bench.sum()} benchmark tracks, {ref.sum()} reference tracks in {len(np.unique(T.groups[ref]))} packages, "
           f"{gt.sum()} GTZAN clips; weights chosen on {ref_pk.sum()} tracks of "
           f"{len(np.unique(T.groups[ref_pk]))} reference packages with >= 5 tracks")
-    feats = {"msd_pooled": T.f["msd_pooled"], "msd_emb": unit(T.f["msd_emb"]), "mtt_pooled": T.f["mtt_pooled"],
-             "mtt_emb": unit(T.f["mtt_emb"]), "msd_tags": T.f["msd_tags"], "mtt_tags": T.f["mtt_tags"]}
-    mtt_ref = gt & T.has_mtt  # the MTT pass covers GTZAN and the benchmark only: its statistics are GTZAN's
+    feats = {"msd_pooled": T.f["msd_pooled"], "msd_emb": unit(T.f["msd_emb"]), "msd_tags": T.f["msd_tags"]}
+    mtt_ref = gt & T.has_mtt  # the MTT pass (optional) covers GTZAN and the benchmark only: its statistics are GTZAN's
+    if mtt_ref.any():
+        feats.update({"mtt_pooled": T.f["mtt_pooled"], "mtt_emb": unit(T.f["mtt_emb"]), "mtt_tags": T.f["mtt_tags"]})
     st = {k: stats(v[mtt_ref if k.startswith("mtt") else refset]) for k, v in feats.items()}
     Z = {k: standardise(v, st[k]) for k, v in feats.items()}
     Gb = unit(G)
@@ -82,8 +85,12 @@ def main() -> None:
     # weights chosen on the reference packages: the embedding's and the genre vector's share next to the pooled features
     grid = [{"msd_pooled": 1.0, "msd_emb": e, "genre": g} for e, g in itertools.product((0, .25, .5, 1, 2), (0, .1, .25))]
     tuned = [(ref_p5(w), w) for w in grid]
-    best = max(tuned, key=lambda t: t[0])[1]
-    best_nog = max([t for t in tuned if t[1]["genre"] == 0], key=lambda t: t[0])[1]
+    # a tie (same number of hits: floating-point sums differ in the last bit) goes to the smaller genre, then embedding weight
+    def rank(t):
+        return round(t[0], 9), -t[1]["genre"], -t[1]["msd_emb"]
+
+    best = max(tuned, key=rank)[1]
+    best_nog = max([t for t in tuned if t[1]["genre"] == 0], key=rank)[1]
     print("reference-package p@5 per weight:", [(round(s, 3), w["msd_emb"], w["genre"]) for s, w in tuned])
     systems: list[tuple[str, np.ndarray, str]] = [
         ("v2 shipped: MSD embedding + v2 genre vector, genre weight 0.25", combined_vectors(G, feats["msd_emb"], 0.25),
@@ -132,12 +139,19 @@ def main() -> None:
                      **score_spread(vecs[bench]), "note": note})
         print(rows[-1], flush=True)
     secs = {k: round(float(T.seconds[k][bench].sum()), 1) for k in ("decode_s", "msd_s", "mtt_s")}
+    dead = int((st["msd_pooled"][1] <= DEAD_SD).sum())
+    # the chosen genre share as the library applies it (library.vectors.combined_vectors: sqrt(1 - w) * unit v3 vector,
+    # sqrt(w) * unit genre vector): w = g / (g + mean squared norm of the pooled + embedding blend over the reference)
+    sq = float(np.mean(np.sum(np.concatenate([Z["msd_pooled"], np.sqrt(best["msd_emb"]) * Z["msd_emb"]], 1)[refset] ** 2,
+                              1)))
+    genre_w = round(best["genre"] / (best["genre"] + sq), 4) if best["genre"] > 0 else 0.0
     result = {"environment": env, "benchmark_tracks": int(bench.sum()),
               "albums": {a: int((alb == a).sum()) for a in np.unique(alb)},
               "reference": {"packages": {g: int((T.groups[ref] == g).sum()) for g in np.unique(T.groups[ref])},
                             "gtzan_clips": int(gt.sum())},
               "weights_tuned_on_reference": [{"p5": round(s, 3), **w} for s, w in tuned], "chosen": best,
-              "chosen_without_genre": best_nog, "rows": rows, "inference_seconds_benchmark": secs}
+              "chosen_without_genre": best_nog, "rows": rows, "inference_seconds_benchmark": secs,
+              "dead_pooled_features": dead, "max_per_ref_package": MAX_PER_REF, "genre_weight_library": genre_w}
     atomic_write_json(args.out / "v3_space.json", result)
     cols = [("system", "similarity"), ("album_p@5", "album p@5"), ("ci_tracks", "95% CI (tracks)"),
             ("ci_albums", "95% CI (albums)"), ("diff_v2", "minus v2 shipped (95% CI, paired)"),
@@ -152,12 +166,16 @@ def main() -> None:
           "queries all others; album p@5 = share of its 5 nearest from its own album.", "",
           "Reference statistics (per-dimension mean and sd of each track-level feature, the window mean): "
           + ", ".join(f"{g} ({n})" for g, n in result["reference"]["packages"].items())
-          + f" (other Debian game-music packages: their first tracks of >= 30 s by name, as many as 2 busy cores "
-          f"analysed in the time; some are ambience rather than music) + {int(gt.sum())} GTZAN clips. "
+          + f" (other Debian game-music packages: their first tracks of >= 30 s by name, at most {MAX_PER_REF} a "
+          f"package -- most files in these packages are shorter effects and jingles; some tracks are ambience rather "
+          f"than music) + {int(gt.sum())} GTZAN clips. "
           "No benchmark album is in them (two labelled variants below use other statistics). Block weights were "
           f"chosen on the reference packages with >= 5 tracks ({int(ref_pk.sum())} tracks in "
           f"{len(np.unique(T.groups[ref_pk]))} packages, each package an album; 'reference p@5' column: a small "
-          "tuning set, so the choice is coarse), never on the benchmark: chosen " + str(best) + ".", "",
+          "tuning set, so the choice is coarse; ties go to the smaller genre, then embedding weight), never on the "
+          "benchmark: chosen " + str(best) + f"; as the library "
+          f"weighs it (share w of the genre vector next to the unit v3 vector, library.vectors.combined_vectors) "
+          f"w = {genre_w} (the genre vector here is v2's head; a v3 catalog stores v3's calibrated genres).", "",
           "Spreads: 95% percentile bootstrap intervals (2000 resamples, seed 0) over the benchmark's query tracks, "
           "over its 7 albums (mean of per-album means), and of the per-track difference to v2 shipped (paired). "
           "'GTZAN genre p@5' is genre precision@5 among the 114 clips (they are in the reference statistics, which "
@@ -167,8 +185,12 @@ def main() -> None:
           "Reference-package p@5 for each weight (embedding share, genre share; pooled MSD weight 1): "
           + "; ".join(f"{w['msd_emb']}/{w['genre']}: {s:.3f}" for s, w in tuned) + ".", "",
           "Inference on the benchmark (one process, 2 shared cores, seconds for all tracks): decode + log-mel "
-          f"{secs['decode_s']} s, MSD backbone {secs['msd_s']} s, MTT backbone {secs['mtt_s']} s. Standardising the "
-          "pooled features costs no inference: v2 already computes them (they feed its dense layer).", "",
+          f"{secs['decode_s']} s, the v2 ONNX graph on ONNX Runtime (pooled, embedding and tags: MSD's backbone) "
+          f"{secs['msd_s']} s" + (f", torch MTT backbone {secs['mtt_s']} s" if mtt_ref.any() else "")
+          + ". Standardising the pooled features costs no inference: v2 already computes them (they feed its dense "
+          "layer; the graph outputs them). Dead pooled channels (sd <= DEAD_SD over the reference statistics: "
+          f"{dead} of {feats['msd_pooled'].shape[1]}) standardise to 0, as "
+          "in the library (genrerec.models.space._z).", "",
           env_md(env), ""]
     atomic_write_text(args.out / "v3_space.md", "\n".join(md))
     print("\n".join(md))

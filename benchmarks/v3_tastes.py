@@ -22,12 +22,14 @@ from v3_common import CACHE, blend, load_tracks, standardise, stats, unit
 from v3_space import v2_genres
 
 from genrerec.library.vectors import combined_vectors
-from genrerec.recommend.tastes import TASTE_SIMILARITY, cluster_tastes
+from genrerec.models.space import TASTE_SIMILARITY, V3_TASTE_SIMILARITY
+from genrerec.recommend.tastes import cluster_tastes
 from genrerec.utils import atomic_write_json, atomic_write_text
 
 CONFIGS = [(1, 6), (1, 10), (2, 3), (2, 5), (3, 3), (3, 5)]  # (styles k, tracks per style m)
 HISTORIES = 80  # per config and half
 GRID = np.round(np.arange(-0.2, 0.96, 0.05), 3)
+PREVIOUS_V3 = 0.5  # v3's threshold before the dead-channel fix (chosen on the vectors with float noise in 1082 dims)
 
 
 def histories(styles: dict[str, np.ndarray], seed: int) -> list[tuple[int, np.ndarray]]:
@@ -84,9 +86,10 @@ def main() -> None:
     Zp, Ze = standardise(T.f["msd_pooled"], st_p), standardise(E, st_e)
     sp = args.out / "v3_space.json"  # the embedding weight v3_space.py chose on the reference packages
     w = float(json.loads(sp.read_text())["chosen_without_genre"]["msd_emb"]) if sp.exists() else 0.5
-    spaces = {"v2 shipped (genre weight 0.25)": combined_vectors(G, E, 0.25),
-              f"v3 standardised pooled + embedding {w}": blend([(Zp, 1.0), (Ze, w)]),
+    v3_name = f"v3 standardised pooled + embedding {w}"  # = V3Space.project with these statistics and weight
+    spaces = {"v2 shipped (genre weight 0.25)": combined_vectors(G, E, 0.25), v3_name: blend([(Zp, 1.0), (Ze, w)]),
               "v3 standardised MSD embedding (re-projection)": blend([(Ze, 1.0)])}
+    default = {name: TASTE_SIMILARITY if name.startswith("v2") else V3_TASTE_SIMILARITY for name in spaces}
     styles = {**{f"album:{a}": np.flatnonzero(bench & (T.groups == a)) for a in np.unique(T.groups[bench])},
               **{f"genre:{g}": np.flatnonzero(gt & (T.groups == g)) for g in np.unique(T.groups[gt])}}
     albums = sorted(s for s in styles if s.startswith("album:"))
@@ -99,16 +102,24 @@ def main() -> None:
             C = counts(V, H[a], GRID)
             ks = np.array([k for k, _ in H[a]])
             tuned = [(summarise(ks, C[:, j])["balanced"], t) for j, t in enumerate(GRID)]
-            thr = max(tuned, key=lambda x: (x[0], -abs(x[1] - TASTE_SIMILARITY)))[1]
+            thr = max(tuned, key=lambda x: (x[0], -abs(x[1] - default[name])))[1]
             rows.append({"space": name, "chosen_on": f"half {a}", "reported_on": f"half {b}", "threshold": thr,
                          **score(V, H[b], thr)})
             print(rows[-1], flush=True)
-        for b in (0, 1):
-            rows.append({"space": name, "chosen_on": "shipped default", "reported_on": f"half {b}",
-                         "threshold": TASTE_SIMILARITY, **score(V, H[b], TASTE_SIMILARITY)})
-            print(rows[-1], flush=True)
+        fixed = [("space.py default", default[name])] + ([] if name.startswith("v2") else
+                                                           [("previous v3 default", PREVIOUS_V3)])
+        for label, thr in fixed:
+            for b in (0, 1):
+                rows.append({"space": name, "chosen_on": label, "reported_on": f"half {b}", "threshold": thr,
+                             **score(V, H[b], thr)})
+                print(rows[-1], flush=True)
+    # the shipped v3 threshold (scripts/build_space_v3.py): the mean of the two halves' choices, on the grid's 0.05 steps
+    v3_thr = float(np.round(np.mean([r["threshold"] for r in rows if r["space"] == v3_name
+                                     and r["chosen_on"].startswith("half")]) / 0.05) * 0.05)
+    v3_thr = round(v3_thr, 2)
     result = {"environment": env, "configs": CONFIGS, "histories_per_config_and_half": HISTORIES,
-              "halves": [sorted(h) for h in half], "rows": rows}
+              "halves": [sorted(h) for h in half], "rows": rows, "v3_space": v3_name, "emb_weight": w,
+              "chosen_for_v3": v3_thr, "defaults": default}
     atomic_write_json(args.out / "v3_tastes.json", result)
     cols = [("space", "space"), ("chosen_on", "threshold chosen on"), ("reported_on", "reported on"),
             ("threshold", "threshold"), ("single_kept_whole", "single-style kept whole"),
@@ -121,7 +132,11 @@ def main() -> None:
           "share of 1-style histories found as 1 taste; 'mixed split right' = share of 2- and 3-style histories "
           "found as exactly 2 or 3. The threshold (average-linkage cosine, recommend/tastes.py) maximises the mean "
           "of those two on one half's histories and is reported on the other half's (styles never shared).", "",
-          md_table(rows, cols), "", env_md(env), ""]
+          md_table(rows, cols), "",
+          f"Shipped v3 taste threshold (scripts/build_space_v3.py writes it into the space file): {v3_thr}, the mean "
+          "of the two halves' choices for the v3 space, rounded to the grid's 0.05 steps. 'space.py default' "
+          "rows: TASTE_SIMILARITY (v2) and V3_TASTE_SIMILARITY (v3; the shipped value, so partly fitted on either "
+          f"half); 'previous v3 default': {PREVIOUS_V3}, chosen before the dead-channel fix.", "", env_md(env), ""]
     atomic_write_text(args.out / "v3_tastes.md", "\n".join(md))
     print("\n".join(md))
 

@@ -37,11 +37,13 @@ GENRE_WEIGHT = 0.25  # v2: share of the genre vector in the combined similarity 
 # for v2 on both GTZAN CV (p@5 0.74, docs/benchmarks/musicnn_cv.md) and soundtrack albums (0.60, albums.md):
 # 0.5 suits GTZAN best (0.79) but pulls albums to 0.56; 0 suits albums (0.63) but GTZAN falls to 0.66
 TASTE_SIMILARITY = 0.45  # v2: history tracks less similar than this (average linkage) are separate tastes
-V3_GENRE_WEIGHT = 0.0  # v3: the genre vector adds nothing on the reference packages (docs/benchmarks/v3_space.md)
+V3_GENRE_WEIGHT = 0.0  # v3: the genre vector adds nothing on the reference packages (ties at best, worse elsewhere:
+# docs/benchmarks/v3_space.md); the space file carries the value scripts/build_space_v3.py read from v3_space.json
 DEAD_SD = 1e-6  # a feature this still over the reference corpus is a dead channel (1082 of MSD's 1506 pooled
 # features: a ReLU that never fires, then a batch norm's constant): standardised to 0, never divided by its ~0 sd,
 # which would blow ORT's and torch's last-bit differences up to the largest coordinates of the vector
-V3_TASTE_SIMILARITY = 0.5  # v3: chosen on either half of the mixed-history benchmark (docs/benchmarks/v3_tastes.md)
+V3_TASTE_SIMILARITY = 0.15  # v3: the mean of the thresholds chosen on either half of the mixed-history benchmark
+# (0.2 and 0.1; docs/benchmarks/v3_tastes.md); the space file carries the value build_space_v3.py read from v3_tastes.json
 # MSD's tag names as shown: one spelling each, lower case; decade tags are dropped from labels (they date songs, not styles)
 _TAG_NAMES = {"Hip-Hop": "hip-hop", "Mellow": "mellow", "House": "house", "Progressive rock": "progressive rock",
               "female vocalist": "female vocalists", "rnb": "r&b"}
@@ -133,7 +135,7 @@ class V3Space:
 
     def project_embedding(self, emb: np.ndarray) -> np.ndarray:
         """Unit vectors of the standardised embedding alone: a re-projection of the embeddings a v2 catalog
-        already stores, no decoding (album p@5 0.625 vs v2's 0.599, docs/benchmarks/v3_space.md)."""
+        already stores, no decoding (album p@5 0.618 vs v2's 0.599, docs/benchmarks/v3_space.md)."""
         return _unit(_z(_unit(emb), self.emb_mean, self.emb_sd)).astype(np.float32)
 
     def genres_of(self, pooled_windows: np.ndarray, emb_windows: np.ndarray) -> GenreCall:
