@@ -5,7 +5,8 @@ genrerec; beets itself: `pip install 'genrerec[beets]'`). Commands:
 
   beet genrerec [QUERY]             index the beets library folder with genrerec
                                     (incremental) and store on each matching item
-                                    the flexible attributes genrerec_genre,
+                                    the flexible attributes genrerec_genre (the
+                                    model's call: its top genre, or "uncertain"),
                                     genrerec_tags ("jazz:0.81 blues:0.07 ...") and
                                     genrerec_model (the model id, so a model change
                                     shows), and with the default model
@@ -68,6 +69,7 @@ class GenrerecPlugin(BeetsPlugin):
 
     # --- commands ---
     def index(self, lib, opts, args):
+        from genrerec.models.space import readable_tags
         from genrerec.recommend.results import RecommendError
 
         with self._open(reindex=True) as rec:
@@ -79,12 +81,12 @@ class GenrerecPlugin(BeetsPlugin):
                     self._log.info("{}", e)
                     skipped += 1
                     continue
-                genres = rec._genre_dict(rec.genre_vectors[rec.row_of[tid]])
-                top = list(genres.items())[:TOP_TAGS]
-                item["genrerec_genre"] = top[0][0]
+                row = rec.row_of[tid]
+                top = list(rec._genre_dict(rec.genre_vectors[row]).items())[:TOP_TAGS]
+                item["genrerec_genre"] = rec.labels[row]  # the model's call: its top genre, or "uncertain" (v3)
                 item["genrerec_tags"] = " ".join(f"{g}:{p:.2f}" for g, p in top)
                 item["genrerec_model"] = rec.model_id
-                style = rec.tag_dict(rec.row_of[tid], TOP_TAGS)  # {} for a model without tags
+                style = readable_tags(rec.tag_dict(row, 2 * TOP_TAGS), TOP_TAGS)  # [] for a model without tags
                 if style:
                     item["genrerec_style"] = ", ".join(style)
                 item.store()

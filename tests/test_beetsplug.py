@@ -42,8 +42,8 @@ def test_beet_genrerec_tags_items_and_genrerec_mix_writes_a_playlist(beet, tmp_p
     assert "tagged 8 items" in beet("genrerec")
     out = beet("ls", "-f", "$artist|$genrerec_genre|$genrerec_tags|$genrerec_model", "artist:Calm Band")
     rows = [line.split("|") for line in out.splitlines()]
-    assert len(rows) == 4 and all(r[1] and r[1] == r[2].split(":")[0] and len(r[2].split()) == 3 and r[3]
-                                  for r in rows)
+    assert len(rows) == 4 and all(r[1] in (r[2].split(":")[0], "uncertain") and len(r[2].split()) == 3 and r[3]
+                                  for r in rows)  # the call: the top genre, or "uncertain"
     styles = beet("ls", "-f", "$genrerec_style", "artist:Calm Band").splitlines()
     assert len(styles) == 4 and all(len(s.split(", ")) == 3 for s in styles)  # the default model's MSD tags
     out = beet("genrerec-mix", "artist:Calm Band", "-n", "3", "-t", "0.5", "-o", tmp_path / "mix.m3u8")
