@@ -13,6 +13,7 @@ each track's decode + inference in a worker is bounded by TRACK_TIMEOUT_S.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing as mp
 import os
 import signal
@@ -101,7 +102,12 @@ class LocalEngine:
         pool = None
         if n_workers > 0:
             ctx = mp.get_context("spawn" if os.environ.get(SPAWN_ENV) else "fork")
-            pool = ctx.Pool(n_workers, initializer=_pool_init, initargs=(model, infer, 1))
+            gc.collect()  # garbage with native resources (an ONNX Runtime session and its threads) dies here,
+            gc.freeze()  # and what is left is never collected in a forked worker, where its threads do not exist
+            try:
+                pool = ctx.Pool(n_workers, initializer=_pool_init, initargs=(model, infer, 1))
+            finally:
+                gc.unfreeze()
             results = pool.imap_unordered(_process, jobs, chunksize=1)
         else:  # in-process: this process's inference may use every core
             _worker_init(model, infer, os.cpu_count() or 1)

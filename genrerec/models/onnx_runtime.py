@@ -25,6 +25,9 @@ RUNTIME_ENV = "GENREREC_RUNTIME"  # "onnx", "torch" or "auto" (the default: onnx
 RUNTIMES = ("auto", "onnx", "torch")
 
 
+_INHERITED: list = []  # sessions made before a fork, kept alive in the child (see OnnxNet._drop_inherited)
+
+
 class OnnxModelError(Exception):
     """An .onnx model or its sidecar is missing, stale or unreadable; the message says which."""
 
@@ -81,12 +84,21 @@ class OnnxNet:
     def __getstate__(self) -> dict:  # a session never crosses a process boundary
         return {**self.__dict__, "_session": None, "_pid": -1}
 
+    def _drop_inherited(self) -> None:
+        """A session made in the parent of a fork is never destroyed in the child: its destructor waits
+        on the parent's thread-pool threads, which do not exist here, and hangs the worker for ever."""
+        if self._session is not None and self._pid != os.getpid():
+            _INHERITED.append(self._session)
+            self._session = None
+
     def set_threads(self, threads: int) -> None:
+        self._drop_inherited()
         if threads != self.threads:
             self.threads, self._session = threads, None
 
     def session(self):
-        if self._session is None or self._pid != os.getpid():
+        self._drop_inherited()
+        if self._session is None:
             import onnxruntime as ort
 
             so = ort.SessionOptions()

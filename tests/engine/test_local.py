@@ -85,3 +85,24 @@ def test_a_stuck_track_times_out_without_holding_back_the_others(library, tmp_pa
     assert len(out) == len(jobs)
     assert f"took longer than {timeout_s} s" in out[-1].get("error", "") and out[-1]["path"].endswith("low0.wav")
     assert all("error" not in r and r["embedding"] is not None for r in out[:-1])
+
+
+def test_a_model_that_already_ran_here_still_runs_in_forked_workers(library, tmp_path):
+    """The same model object indexes in-process (its ONNX Runtime session and thread pool made here), then
+    with forked workers: a worker never tears the inherited session down (that waits for ever on threads the
+    fork did not copy). In a subprocess, so a hang fails the test instead of stalling the suite."""
+    import subprocess
+    import sys
+    import textwrap
+
+    code = textwrap.dedent(f"""
+        from pathlib import Path
+        from genrerec import index_library, load_model
+        m = load_model()
+        a = index_library({str(library)!r}, Path({str(tmp_path / 'in')!r}), m, workers=0, show_progress=False)
+        assert m.runtime._session is not None  # made in this process, with this process's threads
+        b = index_library({str(library)!r}, Path({str(tmp_path / 'pool')!r}), m, workers=2, show_progress=False)
+        print(a.indexed, b.indexed)
+    """)
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=240)
+    assert r.returncode == 0 and r.stdout.split() == ["12", "12"], r.stderr[-2000:]
