@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Indexing speed side by side with bliss (bliss-audio on PyPI, the bliss-rs binding
 users pick for speed), interleaved in one run on the same files with the same number
-of processes: genrerec v2 indexing (`genrerec.index_library`, `--workers` processes)
+of processes: genrerec indexing with its default model (`genrerec.index_library`, `--workers` processes)
 on each runtime and patch count, and bliss analysing every file
 (`bliss_audio.Song(path)` in a pool of `--workers` processes).
 
@@ -102,6 +102,7 @@ def main() -> None:
     import bliss_audio  # noqa: F401  (fail before the long run)
 
     from genrerec.audio.decode import audio_info
+    from genrerec.models.inference import DEFAULT_NAME
 
     bliss_v = version("bliss-audio")
     clips = [f for g in sorted(p for p in args.data.iterdir() if p.is_dir()) for f in sorted(g.glob("*.mp3"))[:4]]
@@ -137,8 +138,8 @@ def main() -> None:
     for (name, system, k), rs in raw.items():
         n = len(sets[name])
         label = (f"bliss-audio {bliss_v}" if system == "bliss" else
-                 {"genrerec-torch": "genrerec v2, torch fp32", "genrerec-onnx": "genrerec v2, ONNX Runtime fp32",
-                  "genrerec-int8": "genrerec v2, ONNX Runtime int8"}[system] + f", {k} patches")
+                 f"genrerec {DEFAULT_NAME}, " + {"genrerec-torch": "torch fp32", "genrerec-onnx": "ONNX Runtime fp32",
+                                                 "genrerec-int8": "ONNX Runtime int8"}[system] + f", {k} patches")
         cpu = [r["cpu"] / n for r in rs]
         wall = [r["seconds"] for r in rs]
         rows.append({"set": name, "system": label, "tracks": rs[0]["ok"], "runs": len(rs),
@@ -164,7 +165,7 @@ def main() -> None:
         stage_rows.append({"set": name, **{k: round(v, 4) for k, v in s.items()}, "load": round(load, 1)})
         print(stage_rows[-1], flush=True)
     noop = noop_reindex(ROOT, args.noop_work or work, args.noop, before=args.noop_before) if args.noop else None
-    result = {"environment": env, "bliss": bliss_v, "workers": args.workers, "durations_s": dur,
+    result = {"environment": env, "model": DEFAULT_NAME, "bliss": bliss_v, "workers": args.workers, "durations_s": dur,
               "files": {k: [str(f) for f in v] for k, v in sets.items()}, "rows": rows, "quality": quality,
               "stages": stage_rows, "noop": noop}
     atomic_write_json(args.out / "peers_speed.json", result)

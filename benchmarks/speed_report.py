@@ -21,15 +21,16 @@ def _overlap(a: str, b: str) -> bool:
 def targets(res: dict, default_k: int) -> list[dict]:
     """Issue 24's targets, each met or not, from this run's numbers."""
     rows, out = res["rows"], []
+    ort = f"genrerec {res.get('model', 'v2')}, ONNX Runtime fp32"
     for set_name, factor, what in (("full-length soundtrack tracks", 1.0, "CPU s/track <= bliss's"),
                                    ("full-length soundtrack tracks", 0.5, "stretch: CPU s/track <= half of bliss's"),
                                    ("GTZAN 30 s clips", 3.0, "CPU s/track <= 3x bliss's")):
-        b, g = _row(rows, set_name, "bliss"), _row(rows, set_name, f"genrerec v2, ONNX Runtime fp32, {default_k} ")
+        b, g = _row(rows, set_name, "bliss"), _row(rows, set_name, f"{ort}, {default_k} ")
         if b and g:
             out.append({"target": f"{set_name}: {what}", "measured": f"{g['cpu_med']:.3f} vs {factor:g} x "
                         f"{b['cpu_med']:.3f} = {factor * b['cpu_med']:.3f}", "met": g["cpu_med"] <= factor * b["cpu_med"]})
     b = _row(rows, "full-length soundtrack tracks", "bliss")
-    g = _row(rows, "full-length soundtrack tracks", f"genrerec v2, ONNX Runtime fp32, {default_k} ")
+    g = _row(rows, "full-length soundtrack tracks", f"{ort}, {default_k} ")
     if b and g:
         overlap = _overlap(g["wall_s"], b["wall_s"])
         out.append({"target": "full-length soundtrack tracks: wall <= bliss's (medians)",
@@ -42,7 +43,7 @@ def targets(res: dict, default_k: int) -> list[dict]:
                     "measured": f"{statistics.median(walls):.2f} s wall ({min(walls):.2f}-{max(walls):.2f}), "
                                 f"{statistics.median(cpus):.2f} s CPU ({min(cpus):.2f}-{max(cpus):.2f}), median of "
                                 f"{len(walls)}", "met": statistics.median(walls) < 0.5})
-    peak = max(r["peak_pss_mb"] for r in rows if r["system"].startswith("genrerec v2, ONNX Runtime fp32"))
+    peak = max(r["peak_pss_mb"] for r in rows if r["system"].startswith(ort))
     out.append({"target": "peak memory <= 1 GB (process tree PSS, ONNX Runtime rows)", "measured": f"{peak} MB",
                 "met": peak <= 1024})
     q = [x for x in res["quality"] if "ONNX Runtime fp32" in x["system"]]
@@ -77,7 +78,10 @@ def render_md(res: dict, doc: str) -> str:
                           ("x_realtime", "x real time"), ("peak_pss_mb", "peak MB (PSS)"),
                           ("peak_rss_mb", "peak MB (RSS sum)"), ("startup_wall", "start-up wall s"),
                           ("startup_cpu", "start-up CPU s"), ("load", "load avg per run")]), ""]
-    md += ["Before: the runtime this replaces as the default is the torch row above (same files, same run). The "
+    md += ["Before: the page's previous run (commit 0911ffb, 2026-12-02, the v2 model, same files and settings, "
+           "3 runs at load 6-8) gave ONNX Runtime fp32 0.476 CPU s per clip and 0.995 per full-length track, bliss "
+           "0.069 and 1.737; v3 runs the same network, plus a numpy projection per track. "
+           "The runtime ONNX Runtime replaced as the default is the torch row above (same files, same run). The "
            "page's previous run (commit 36d8b00, 2026-11-25, one run, torch, 38 other GTZAN clips and 20 wesnoth "
            "tracks, bliss run in one process) gave v2 2.53 clips/s and 1.48 full-length tracks/s against bliss's "
            "27.19 and 2.47, peak memory 0.89 GB (ru_maxrss of one process).", ""]
