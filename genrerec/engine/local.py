@@ -26,6 +26,7 @@ TRACK_TIMEOUT_S = 300  # one track's decode + inference in a worker; far beyond 
 SPAWN_ENV = "GENREREC_SPAWN"  # set: start workers with spawn instead of fork
 
 _WORKER: dict = {}
+_KEPT: list = []  # what a forked worker inherited in _WORKER: never released there (see _pool_init)
 
 
 class TrackTimeout(BaseException):
@@ -60,6 +61,9 @@ def _pool_init(model, infer: bool, threads: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGALRM, _on_alarm)
+    # an in-process run in the parent left its model here, maybe with an ONNX Runtime session whose threads
+    # only the parent has: releasing it in this fork would wait on them for ever
+    _KEPT.append(dict(_WORKER))
     _worker_init(model, infer, threads)
 
 
@@ -127,3 +131,5 @@ class LocalEngine:
             if pool is not None:
                 pool.terminate()
                 pool.join()
+            else:
+                _WORKER.clear()  # released here, in the process that made its session, not in a later fork

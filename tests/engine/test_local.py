@@ -102,7 +102,10 @@ def test_a_model_that_already_ran_here_still_runs_in_forked_workers(library, tmp
         a = index_library({str(library)!r}, Path({str(tmp_path / 'in')!r}), m, workers=0, show_progress=False)
         assert m.runtime._session is not None  # made in this process, with this process's threads
         b = index_library({str(library)!r}, Path({str(tmp_path / 'pool')!r}), m, workers=2, show_progress=False)
-        print(a.indexed, b.indexed)
+        del m  # and another model after it: the first one's session must not be released in a fork either
+        c = index_library({str(library)!r}, Path({str(tmp_path / 'pool2')!r}), load_model(), workers=2,
+                          show_progress=False)
+        print(a.indexed, b.indexed, c.indexed)
     """)
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=240)
-    assert r.returncode == 0 and r.stdout.split() == ["12", "12"], r.stderr[-2000:]
+    assert r.returncode == 0 and r.stdout.split() == ["12", "12", "12"], r.stderr[-2000:]
