@@ -75,17 +75,10 @@ def graphs(teacher_net, student, mean, std):
     sys.path.insert(0, str(ROOT / "scripts"))
     from export_onnx import InferenceGraph
 
-    class TeacherPooled(InferenceGraph):
+    class TeacherPooled(InferenceGraph):  # the shipped graph's rewrites; only its pooled and embedding outputs
         def forward(self, x):
-            net = self.net
-            h = torch.cat([b(x.transpose(1, 2).unsqueeze(1) * self.in_a + self.in_b) for b in self.front], dim=1)
-            feats = [h]
-            for i, (conv, bn) in enumerate(zip(net.mid, net.mid_bn)):
-                y = bn(torch.relu(conv(feats[-1])))
-                feats.append(y if i == 0 else y + feats[-1])
-            h = torch.cat(feats, dim=1)
-            pooled = torch.stack([h.amax(dim=2), h.mean(dim=2)], dim=2).flatten(1)
-            return pooled, net.dense_bn(torch.relu(self.dense(pooled)))
+            _, e, _, pooled = super().forward(x)
+            return pooled, e
 
     class Distilled(nn.Module):
         def __init__(self):
