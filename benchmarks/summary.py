@@ -132,15 +132,15 @@ def headline(res: dict[str, dict]) -> list[dict]:
     if "peers_speed" in res:
         from genrerec.models.inference import MAX_WINDOWS
 
-        rows = res["peers_speed"]["rows"]
+        rows, name = res["peers_speed"]["rows"], res["peers_speed"].get("model", "v2")
         for st in sorted({r["set"] for r in rows}):
             by = {r["system"]: r for r in rows if r["set"] == st}
             bliss = next(v for k, v in by.items() if k.startswith("bliss"))
-            v2 = by.get(f"genrerec v2, ONNX Runtime fp32, {MAX_WINDOWS} patches")
+            v2 = by.get(f"genrerec {name}, ONNX Runtime fp32, {MAX_WINDOWS} patches")
             if v2 is None or "cpu_med" not in v2:
                 continue
             factor = 1 if not st.startswith("GTZAN") else 3
-            add(f"speed vs bliss, {st}: genrerec v2 (ONNX Runtime) vs bliss, CPU s per track (median)",
+            add(f"speed vs bliss, {st}: genrerec {name} (ONNX Runtime) vs bliss, CPU s per track (median)",
                 "<= bliss" if factor == 1 else "<= 3x bliss", f"{v2['cpu_med']:.3f} vs {bliss['cpu_med']:.3f}",
                 v2["cpu_med"] <= factor * bliss["cpu_med"])
     if "web" in res:
