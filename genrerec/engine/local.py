@@ -13,7 +13,6 @@ each track's decode + inference in a worker is bounded by TRACK_TIMEOUT_S.
 
 from __future__ import annotations
 
-import gc
 import multiprocessing as mp
 import os
 import signal
@@ -26,7 +25,6 @@ TRACK_TIMEOUT_S = 300  # one track's decode + inference in a worker; far beyond 
 SPAWN_ENV = "GENREREC_SPAWN"  # set: start workers with spawn instead of fork
 
 _WORKER: dict = {}
-_KEPT: list = []  # what a forked worker inherited in _WORKER: never released there (see _pool_init)
 
 
 class TrackTimeout(BaseException):
@@ -61,9 +59,6 @@ def _pool_init(model, infer: bool, threads: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGALRM, _on_alarm)
-    # an in-process run in the parent left its model here, maybe with an ONNX Runtime session whose threads
-    # only the parent has: releasing it in this fork would wait on them for ever
-    _KEPT.append(dict(_WORKER))
     _worker_init(model, infer, threads)
 
 
@@ -106,12 +101,7 @@ class LocalEngine:
         pool = None
         if n_workers > 0:
             ctx = mp.get_context("spawn" if os.environ.get(SPAWN_ENV) else "fork")
-            gc.collect()  # garbage with native resources (an ONNX Runtime session and its threads) dies here,
-            gc.freeze()  # and what is left is never collected in a forked worker, where its threads do not exist
-            try:
-                pool = ctx.Pool(n_workers, initializer=_pool_init, initargs=(model, infer, 1))
-            finally:
-                gc.unfreeze()
+            pool = ctx.Pool(n_workers, initializer=_pool_init, initargs=(model, infer, 1))
             results = pool.imap_unordered(_process, jobs, chunksize=1)
         else:  # in-process: this process's inference may use every core
             _worker_init(model, infer, os.cpu_count() or 1)
@@ -131,5 +121,3 @@ class LocalEngine:
             if pool is not None:
                 pool.terminate()
                 pool.join()
-            else:
-                _WORKER.clear()  # released here, in the process that made its session, not in a later fork

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import weakref
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +26,17 @@ RUNTIME_ENV = "GENREREC_RUNTIME"  # "onnx", "torch" or "auto" (the default: onnx
 RUNTIMES = ("auto", "onnx", "torch")
 
 
-_INHERITED: list = []  # sessions made before a fork, kept alive in the child (see OnnxNet._drop_inherited)
+_MADE_HERE: "weakref.WeakSet" = weakref.WeakSet()  # the live sessions this process made
+_INHERITED: list = []  # a forked child's copies of its parent's sessions, never released there: a session's
+# destructor waits on its thread-pool threads, which the fork did not copy, and would hang the child for ever
+
+
+def _keep_inherited() -> None:
+    _INHERITED.extend(_MADE_HERE)
+    _MADE_HERE.clear()
+
+
+os.register_at_fork(after_in_child=_keep_inherited)
 
 
 class OnnxModelError(Exception):
@@ -84,21 +95,12 @@ class OnnxNet:
     def __getstate__(self) -> dict:  # a session never crosses a process boundary
         return {**self.__dict__, "_session": None, "_pid": -1}
 
-    def _drop_inherited(self) -> None:
-        """A session made in the parent of a fork is never destroyed in the child: its destructor waits
-        on the parent's thread-pool threads, which do not exist here, and hangs the worker for ever."""
-        if self._session is not None and self._pid != os.getpid():
-            _INHERITED.append(self._session)
-            self._session = None
-
     def set_threads(self, threads: int) -> None:
-        self._drop_inherited()
         if threads != self.threads:
             self.threads, self._session = threads, None
 
     def session(self):
-        self._drop_inherited()
-        if self._session is None:
+        if self._session is None or self._pid != os.getpid():  # one made before a fork is kept in _INHERITED
             import onnxruntime as ort
 
             so = ort.SessionOptions()
@@ -113,13 +115,19 @@ class OnnxNet:
                 raise OnnxModelError(f"{self.path}: ONNX Runtime cannot load it ({str(e).splitlines()[0][:200]})") \
                     from None
             self._pid = os.getpid()
+            _MADE_HERE.add(self._session)
         return self._session
+
+    @property
+    def has_pooled(self) -> bool:
+        """Whether the graph also outputs the pooled mid-level features (what the v3 space needs)."""
+        return "pooled" in self.meta.get("outputs", [])
 
     def infer(self, specs: np.ndarray, batch_size: int = ORT_BATCH, pooled: bool = False) -> tuple[np.ndarray, ...]:
         """(genre softmax [k, G], embedding [k, D], tag sigmoids [k, n_tags]) for log-mels [k, M, T],
         + the pooled mid-level features [k, 1506] if `pooled` (graphs exported with that output)."""
         names = ["genres", "embedding", "tags"] + (["pooled"] if pooled else [])
-        if pooled and "pooled" not in self.meta.get("outputs", []):
+        if pooled and not self.has_pooled:
             raise OnnxModelError(f"{self.path}: this graph has no pooled output; export it again "
                                  "(python scripts/export_onnx.py)")
         sess = self.session()
