@@ -30,7 +30,7 @@ from ..audio.features import FeatureConfig
 from ..audio.melspec import log_mel
 from .checkpoint import CheckpointError
 from .onnx_runtime import ORT_THREADS, RUNTIME_ENV, RUNTIMES, OnnxModelError, OnnxNet, have_onnxruntime, matching_onnx
-from .space import GENRE_WEIGHT, TASTE_SIMILARITY
+from .space import GENRE_WEIGHT, SPACE_FILE, TASTE_SIMILARITY
 
 if TYPE_CHECKING:
     from .checkpoint import Checkpoint
@@ -182,7 +182,7 @@ class GenreModel:
         if list(self.tags) != MSD_TAGS:
             raise CheckpointError(f"{self.source}: the v3 space was built on the MSD MusiCNN backbone; "
                                   "this model is another one")
-        if isinstance(self.runtime, OnnxNet) and "pooled" not in self.runtime.meta.get("outputs", []):
+        if isinstance(self.runtime, OnnxNet) and not self.runtime.has_pooled:
             raise CheckpointError(f"{self.runtime.path}: this ONNX graph has no pooled output; export it again "
                                   "(python scripts/export_onnx.py)")
         m = copy.copy(self)
@@ -314,7 +314,7 @@ def pretrained_model_path(name: str = "msd") -> Path:
 
 SHIPPED = {"v2": DEFAULT_MODEL, "v1": V1_MODEL}
 DEFAULT_NAME = "v3"  # what load_model() and `genrerec index` use: the v2 network + the v3 space
-SPACES = {"v3": "genrerec-space-v3.npz"}
+SPACES = {"v3": SPACE_FILE}
 
 
 def load_model(path: str | os.PathLike | None = None, runtime: str | None = None,

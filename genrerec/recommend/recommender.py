@@ -100,8 +100,9 @@ class Recommender(Mixes):
         self.tag_names: list[str] = catalog.get_meta("tags", []) or []
         self.tag_vectors = catalog.tag_scores(self.ids, len(self.tag_names))  # [N, n_tags] or None
         labels = catalog.labels()  # the model's genre call (v3: may be "uncertain"), else the top genre
-        self.labels: list[str] = [labels.get(int(i)) or (self.genres[int(np.argmax(g))] if self.genres else "")
-                                  for i, g in zip(self.ids, self.genre_vectors)] if len(self.ids) else []
+        top = np.argmax(self.genre_vectors, axis=1).tolist() if len(self.ids) and self.genres else [None] * len(self.ids)
+        self.labels: list[str] = [labels.get(i) or (self.genres[t] if t is not None else "")
+                                  for i, t in zip(self.ids.tolist(), top)]
         self.vectors = combined_vectors(self.genre_vectors, emb, genre_weight) if len(self.ids) else emb
         self.row_of = {int(i): r for r, i in enumerate(self.ids)}
         self.id_of_rel = {rel: int(i) for rel, i in zip(rels, self.ids)}
