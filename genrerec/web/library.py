@@ -97,9 +97,9 @@ class WebLibrary:
                                          "direct" if browser_playable(text) else "transcode"))
         self.by_id = {t.id: t for t in self.tracks}
         self.tag_names, self.tag_scores = track_tags(rec)
-        self._search_keys = [" ".join(x for x in (t.name, t.rel, t.album or "", t.genre, *self._top_tags(row),
-                                                  *readable_tags(self._top_tags(row))) if x).lower()
-                             for row, t in enumerate(self.tracks)]
+        self._search_keys = [" ".join(x for x in (t.name, t.rel, t.album or "", t.genre, *top, *readable_tags(top))
+                                      if x).lower()
+                             for t, top in zip(self.tracks, map(self._top_tags, range(len(self.tracks))))]
         self._map: dict | None = None
 
     def _top_tags(self, row: int, k: int = 3, floor: float = 0.3) -> list[str]:
