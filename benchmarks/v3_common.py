@@ -119,3 +119,14 @@ def listener10(vecs: np.ndarray, groups: np.ndarray, listeners: int = 20, seed: 
     tracks nearest the mean of their vectors (history excluded) from that group. On GTZAN genres this
     is a proxy for temperature.py's T=0 in-genre share (1-genre histories, no Recommender)."""
     return listener_share(vecs @ vecs.T, groups, listeners, seed)
+
+
+def stats_digest(space) -> str:
+    """sha256 of a V3Space's reference statistics as stored (float32): what a head fitted on its standardised
+    features depends on (v3_mtt_tags.py records it, scripts/build_space_v3.py checks it)."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for k in ("pooled_mean", "pooled_sd", "emb_mean", "emb_sd"):
+        h.update(np.ascontiguousarray(getattr(space, k), np.float32).tobytes())
+    return h.hexdigest()

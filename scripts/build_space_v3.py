@@ -6,12 +6,14 @@ packages, the shared GTZAN clips) and the choices already made by the benchmarks
 their outputs so nothing is re-tuned here: the embedding weight (docs/benchmarks/v3_space.json,
 chosen on the reference packages), the temperature and similarity threshold (v3_genres.json,
 fitted on held-out GTZAN groups), the genre weight (v3_space.json's chosen genre share) and the
-taste threshold (v3_tastes.json's choice for the v3 space). Stored: statistics and derived weights only, never audio,
+taste rule, min size and threshold (v3_tastes.json's choice for the v3 space). With --mtt-head, the MTT tag head of benchmarks/v3_mtt_tags.py
+(--save-head) goes in too. Stored: statistics and derived weights only, never audio,
 with provenance (packages and track counts, GTZAN clip count, the MSD backbone's model id).
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from pathlib import Path
@@ -22,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 sys.path.insert(0, str(ROOT))
 
-from v3_common import load_tracks, stats, unit  # noqa: E402
+from v3_common import load_tracks, stats, stats_digest, unit  # noqa: E402
 from v3_features import MAX_PER_REF  # noqa: E402
 from v3_genres import C_REG, HEAD_SCALE, P_MIN, fit_head  # noqa: E402
 
@@ -32,6 +34,10 @@ from genrerec.models.space import DEAD_SD, SPACE_FILE, V3Space  # noqa: E402
 
 
 def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--mtt-head", type=Path, help="the MTT tag head written by benchmarks/v3_mtt_tags.py --save-head "
+                    "(without it the space scores MSD's tags alone)")
+    args = ap.parse_args()
     docs = ROOT / "docs" / "benchmarks"
     sp, gn = json.loads((docs / "v3_space.json").read_text()), json.loads((docs / "v3_genres.json").read_text())
     emb_w = float(sp["chosen_without_genre"]["msd_emb"])
@@ -49,7 +55,9 @@ def main() -> None:
     genres = sorted(set(T.groups[gt]))
     space = V3Space(pm, ps, em, es, emb_w, genres, np.zeros((len(genres), 1)), np.zeros(len(genres)),
                     float(gn["shipped_rule"]["T"]), P_MIN, float(gn["shipped_rule"]["sim_threshold"]),
-                    np.zeros((0, 1)), genre_weight=genre_w, taste_similarity=float(tastes["chosen_for_v3"]))
+                    np.zeros((0, 1)), genre_weight=genre_w, taste_similarity=float(tastes["chosen_for_v3"]),
+                    taste_rule=str(tastes["chosen_rule_for_v3"]["rule"]),
+                    taste_min_size=int(tastes["chosen_rule_for_v3"]["min_size"]))
     gi = np.flatnonzero(gt)
     X = [space.standardise(T.f["msd_pooled"][i:i + 1], T.f["msd_emb"][i:i + 1]) for i in gi]
     y = np.array([genres.index(g) for g in T.groups[gt]])
@@ -68,6 +76,15 @@ def main() -> None:
         "head": f"softmax regression C={C_REG} on standardised track features of the {int(gt.sum())} GTZAN clips",
         "benchmarks": "docs/benchmarks/v3_space.md, v3_genres.md, v3_tastes.md",
     }
+    if args.mtt_head:
+        with np.load(args.mtt_head) as h:
+            assert str(h["stats_digest"]) == stats_digest(space), \
+                f"{args.mtt_head} was fitted on another space: run benchmarks/v3_mtt_tags.py --save-head again"
+            space.mtt_w, space.mtt_b = h["W"].astype(np.float32), h["b"].astype(np.float32)
+            space.meta["mtt_head"] = {"fit": "ridge regression (alpha %g) to the MTT MusiCNN backbone's tag logits"
+                                      % float(h["alpha"]), "train": json.loads(str(h["train"])),
+                                      "benchmark": "docs/benchmarks/v3_mtt_tags.md (attempt 2)",
+                                      "backbone_model_id": load_checkpoint(pretrained_model_path("mtt")).model_id()}
     out = ROOT / "genrerec" / "assets" / SPACE_FILE
     space.save(out)
     print(out, out.stat().st_size, "bytes; genre weight", genre_w, "taste similarity", space.taste_similarity,

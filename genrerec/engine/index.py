@@ -37,7 +37,7 @@ from ..library.lock import LibraryLock
 from ..library.scan import plan_changes, scan_library
 from ..library.statedir import HeldStateDir
 from ..library.vectors import GENRE_WEIGHT, INDEX_FILE, INDEX_META, VectorIndex, build_vector_index, save_vector_index
-from ..models.space import TASTE_SIMILARITY
+from ..models.space import TASTE_RULE, TASTE_SIMILARITY
 from ..safety import check_state_dir, make_private_dir, read_bytes_nofollow
 from .base import Engine, Job
 from .local import LocalEngine
@@ -145,7 +145,9 @@ def index_library(
 def _similarity_meta(model) -> dict:
     """How this model's vectors are compared: recorded in the catalog, so readers use the model's own."""
     return {"genre_weight": float(getattr(model, "genre_weight", GENRE_WEIGHT)),
-            "taste_similarity": float(getattr(model, "taste_similarity", TASTE_SIMILARITY))}
+            "taste_similarity": float(getattr(model, "taste_similarity", TASTE_SIMILARITY)),
+            "taste_rule": str(getattr(model, "taste_rule", TASTE_RULE)),
+            "taste_min_size": int(getattr(model, "taste_min_size", 1))}
 
 
 def _set_model_meta(cat: Catalog, model) -> None:

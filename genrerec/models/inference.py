@@ -30,7 +30,7 @@ from ..audio.features import FeatureConfig
 from ..audio.melspec import log_mel
 from .checkpoint import CheckpointError
 from .onnx_runtime import ORT_THREADS, RUNTIME_ENV, RUNTIMES, OnnxModelError, OnnxNet, have_onnxruntime, matching_onnx
-from .space import GENRE_WEIGHT, SPACE_FILE, TASTE_SIMILARITY
+from .space import GENRE_WEIGHT, SPACE_FILE, TASTE_RULE, TASTE_SIMILARITY
 
 if TYPE_CHECKING:
     from .checkpoint import Checkpoint
@@ -133,7 +133,9 @@ class GenreModel:
     Runtime from the exported graph's sidecar alone (no torch)."""
 
     genre_weight: float = GENRE_WEIGHT  # share of the genre vector in the search vector (library.vectors)
-    taste_similarity: float = TASTE_SIMILARITY  # average-linkage threshold between tastes (recommend.tastes)
+    taste_similarity: float = TASTE_SIMILARITY  # cosine threshold between tastes (recommend.tastes)
+    taste_rule: str = TASTE_RULE  # how a history splits into tastes (recommend.tastes.TASTE_RULES)
+    taste_min_size: int = 1
 
     def __init__(self, ckpt: "Checkpoint | None" = None, source: str = "", *, onnx: OnnxNet | None = None):
         self.checkpoint = ckpt
@@ -191,6 +193,8 @@ class GenreModel:
         m.embed_dim = int(space.live.sum())
         m.model_id = f"musicnn-{name}-{hashlib.sha1((self.model_id + space.digest()).encode()).hexdigest()[:12]}"
         m.genre_weight, m.taste_similarity = space.genre_weight, space.taste_similarity
+        m.taste_rule, m.taste_min_size = space.taste_rule, space.taste_min_size
+        m.tags = space.tag_names  # MSD's 50, merged with MTT's when the space has an MTT head
         m.source = f"{self.source} + {space.source}"
         return m
 
@@ -226,7 +230,7 @@ class GenreModel:
         p, e = pooled.mean(0), embs.mean(0)  # the track's features, as the space's statistics and head were made
         call = space.call(p, e)
         probs = np.array([call.probs[g] for g in space.genres], np.float32)
-        t = None if tags is None else tags.mean(0).astype(np.float32)
+        t = None if tags is None else space.tags(p, e, tags.mean(0))
         raw = np.concatenate([p, e / max(float(np.linalg.norm(e)), 1e-12)]).astype(np.float16)
         return TrackEmbedding(probs, space.vector(p, e), float(duration), int(len(embs)), t, call.label, raw,
                               call.nearest_similarity)

@@ -8,6 +8,10 @@ from cached MusiCNN-MSD features, provenance inside) holds:
   packages outside the benchmark + the shared GTZAN clips), so that a library of 20 tracks is
   standardised as well as one of 20,000. `project()` turns a track's window features into a
   unit vector whose cosine spreads over [-1, 1] instead of crowding into 0.85-0.95;
+- an MTT tag head: ridge regression from the standardised live features to the logits of the
+  MTT MusiCNN backbone's 50 tags, so a track gets MTT's vocabulary (classical, piano, strings,
+  choir, techno, ...) without a second network pass; `tags()` merges them with MSD's 50 into
+  one readable vocabulary (musicnn_tags.MERGED_TAGS; docs/benchmarks/v3_mtt_tags.md);
 - a softmax-regression genre head on the standardised track features with one calibration
   temperature, and the standardised vectors of its training clips: `genres()` gives calibrated
   probabilities and `uncertain` when the top probability is below `p_min` or the track's
@@ -42,8 +46,14 @@ V3_GENRE_WEIGHT = 0.0  # v3: the genre vector adds nothing on the reference pack
 DEAD_SD = 1e-6  # a feature this still over the reference corpus is a dead channel (1082 of MSD's 1506 pooled
 # features: a ReLU that never fires, then a batch norm's constant): standardised to 0, never divided by its ~0 sd,
 # which would blow ORT's and torch's last-bit differences up to the largest coordinates of the vector
-V3_TASTE_SIMILARITY = 0.15  # v3: the mean of the thresholds chosen on either half of the mixed-history benchmark
-# (0.2 and 0.1; docs/benchmarks/v3_tastes.md); the space file carries the value build_space_v3.py read from v3_tastes.json
+V3_TASTE_SIMILARITY = 0.35  # v3: Ward split threshold, the mean of the values chosen on either half of the mixed-history
+# benchmark (0.325 and 0.375; docs/benchmarks/v3_tastes.md); the space file carries what build_space_v3.py read there
+TASTE_RULE = "average"  # v2: average-linkage clusters cut at TASTE_SIMILARITY (recommend.tastes)
+V3_TASTE_RULE = "ward"  # v3: Ward's tree split top-down (recommend.tastes; chosen in docs/benchmarks/v3_tastes.md)
+V3_TASTE_MIN_SIZE = 3  # v3: the fewest tracks a taste may have (v3_tastes.md); the space file carries the chosen value
+ADAPT_N0 = 50  # library statistics count as much as the reference at this many tracks: weight n / (n + ADAPT_N0)
+# (docs/benchmarks/v3_adapt.md: never worse than the reference beyond a draw's noise at 20 tracks, +0.01..+0.06 p@5
+# from 50 tracks up, most where the library is unlike the reference)
 # MSD's tag names as shown: one spelling each, lower case; decade tags are dropped from labels (they date songs, not styles)
 _TAG_NAMES = {"Hip-Hop": "hip-hop", "Mellow": "mellow", "House": "house", "Progressive rock": "progressive rock",
               "female vocalist": "female vocalists", "rnb": "r&b"}
@@ -100,12 +110,20 @@ class V3Space:
     genre_weight: float = V3_GENRE_WEIGHT  # of the genre vector in the search vector (library.vectors)
     taste_similarity: float = V3_TASTE_SIMILARITY  # between tastes (recommend.tastes)
     source: str = SPACE_FILE
+    taste_rule: str = V3_TASTE_RULE  # how a history splits into tastes (recommend.tastes.TASTE_RULES)
+    taste_min_size: int = V3_TASTE_MIN_SIZE
+    mtt_w: np.ndarray = field(default_factory=lambda: np.zeros((0, 50), np.float32))  # [n_live, 50] MTT tag head
+    mtt_b: np.ndarray = field(default_factory=lambda: np.zeros(50, np.float32))  # (no rows: MSD's tags alone)
+    vector_stats: "LibraryStats | None" = None  # a library's adapted statistics, for `vector` only (adapted())
 
     def digest(self) -> str:
-        """sha256 of everything that shapes the vectors and calls: part of the v3 model id."""
+        """sha256 of everything that shapes the vectors, tags and calls: part of the v3 model id."""
         h = hashlib.sha256()
         for k in ("pooled_mean", "pooled_sd", "emb_mean", "emb_sd", "head_w", "head_b", "anchors"):
             h.update(np.ascontiguousarray(getattr(self, k), np.float32).tobytes())
+        if self.has_mtt:  # the tags a catalog stores change with it
+            h.update(np.ascontiguousarray(self.mtt_w, np.float32).tobytes())
+            h.update(np.ascontiguousarray(self.mtt_b, np.float32).tobytes())
         h.update(repr((self.emb_weight, self.genres, self.temperature, self.p_min, self.sim_threshold,
                        self.genre_weight, DEAD_SD)).encode())
         return h.hexdigest()
@@ -130,8 +148,48 @@ class V3Space:
 
     def vector(self, pooled: np.ndarray, emb: np.ndarray) -> np.ndarray:
         """`project` without its always-zero coordinates: the same cosines in a third of the memory
-        (MSD: 624 of 1706 live), which is what a catalog and its search index store."""
-        return np.ascontiguousarray(self.project(pooled, emb)[..., self.live])
+        (MSD: 624 of 1706 live), which is what a catalog and its search index store. With library
+        statistics (`adapted`), standardised by those instead of the reference's."""
+        src = self if self.vector_stats is None else self.vector_stats.space(self)
+        return np.ascontiguousarray(src.project(pooled, emb)[..., self.live])
+
+    def adapted(self, stats: "LibraryStats | None") -> "V3Space":
+        """A copy whose vectors are standardised by a library's statistics (None: the reference's);
+        genres, calls and tags stay on the reference statistics they were fitted with."""
+        import copy
+
+        out = copy.copy(self)
+        out.vector_stats = stats
+        return out
+
+    @property
+    def has_mtt(self) -> bool:
+        return len(self.mtt_w) > 0
+
+    @property
+    def tag_names(self) -> list[str]:
+        """The tags `tags()` scores: the merged MSD + MTT vocabulary, or MSD's own without an MTT head."""
+        from .musicnn_tags import MERGED_TAG_NAMES, MSD_TAGS
+
+        return list(MERGED_TAG_NAMES) if self.has_mtt else list(MSD_TAGS)
+
+    def mtt_tags(self, pooled: np.ndarray, emb: np.ndarray) -> np.ndarray:
+        """[.., 50] MTT tag probabilities from track-level MSD features (the MTT head)."""
+        z = self.standardise(pooled, emb)[..., self.live]
+        return (1.0 / (1.0 + np.exp(-(z @ self.mtt_w + self.mtt_b)))).astype(np.float32)
+
+    def tags(self, pooled: np.ndarray, emb: np.ndarray, msd_tags: np.ndarray) -> np.ndarray:
+        """Scores of `tag_names` for a track: its MSD tag probabilities (window mean) and, with an MTT head,
+        MTT's from its features, merged (each name the highest of its sources)."""
+        if not self.has_mtt:
+            return np.asarray(msd_tags, np.float32)
+        from .musicnn_tags import MERGED_TAGS, MSD_TAGS, MTT_TAGS
+
+        mtt = self.mtt_tags(pooled, emb)
+        msd_i, mtt_i = {t: i for i, t in enumerate(MSD_TAGS)}, {t: i for i, t in enumerate(MTT_TAGS)}
+        cols = [np.max(np.stack([msd_tags[..., msd_i[t]] for t in a] + [mtt[..., mtt_i[t]] for t in b]), axis=0)
+                for _, a, b in MERGED_TAGS]
+        return np.stack(cols, axis=-1).astype(np.float32)
 
     def project_embedding(self, emb: np.ndarray) -> np.ndarray:
         """Unit vectors of the standardised embedding alone: a re-projection of the embeddings a v2 catalog
@@ -153,10 +211,11 @@ class V3Space:
 
     def save(self, path: str | os.PathLike) -> None:
         arrays = {k: np.asarray(getattr(self, k), np.float32) for k in
-                  ("pooled_mean", "pooled_sd", "emb_mean", "emb_sd", "head_w", "head_b", "anchors")}
+                  ("pooled_mean", "pooled_sd", "emb_mean", "emb_sd", "head_w", "head_b", "anchors", "mtt_w", "mtt_b")}
         meta = {"format": SPACE_FORMAT, "version": 1, "genres": self.genres, "emb_weight": self.emb_weight,
                 "temperature": self.temperature, "p_min": self.p_min, "sim_threshold": self.sim_threshold,
-                "genre_weight": self.genre_weight, "taste_similarity": self.taste_similarity, **self.meta}
+                "genre_weight": self.genre_weight, "taste_similarity": self.taste_similarity,
+                "taste_rule": self.taste_rule, "taste_min_size": self.taste_min_size, **self.meta}
         np.savez_compressed(path, meta=np.array(json.dumps(meta)), **arrays)
 
     @classmethod
@@ -169,13 +228,70 @@ class V3Space:
                 raise ValueError(f"{p}: not a genrerec space file")
             arr = {k: z[k] for k in z.files if k != "meta"}
         known = {"format", "version", "genres", "emb_weight", "temperature", "p_min", "sim_threshold",
-                 "genre_weight", "taste_similarity"}
+                 "genre_weight", "taste_similarity", "taste_rule", "taste_min_size"}
         return cls(arr["pooled_mean"], arr["pooled_sd"], arr["emb_mean"], arr["emb_sd"], float(meta["emb_weight"]),
                    list(meta["genres"]), arr["head_w"], arr["head_b"], float(meta["temperature"]),
                    float(meta["p_min"]), float(meta["sim_threshold"]), arr["anchors"],
                    {k: v for k, v in meta.items() if k not in known},
                    float(meta.get("genre_weight", V3_GENRE_WEIGHT)),
-                   float(meta.get("taste_similarity", V3_TASTE_SIMILARITY)), p.name)
+                   float(meta.get("taste_similarity", V3_TASTE_SIMILARITY)), p.name,
+                   str(meta.get("taste_rule", TASTE_RULE)), int(meta.get("taste_min_size", 1)),
+                   arr.get("mtt_w", np.zeros((0, 50), np.float32)), arr.get("mtt_b", np.zeros(50, np.float32)))
+
+
+@dataclass
+class LibraryStats:
+    """A library's feature statistics shrunk toward the reference's (ADAPT_N0), for its vectors."""
+
+    tracks: int
+    pooled_mean: np.ndarray
+    pooled_sd: np.ndarray
+    emb_mean: np.ndarray
+    emb_sd: np.ndarray
+    n0: float = ADAPT_N0
+
+    @classmethod
+    def from_moments(cls, space: V3Space, n: int, sums: np.ndarray, squares: np.ndarray,
+                     n0: float = ADAPT_N0) -> "LibraryStats":
+        """From the sum and sum of squares over n tracks of the raw track features [1506 + 200]
+        (pooled window mean, unit embedding: what a catalog stores). A feature dead in the reference
+        stays dead, so vectors keep the space's live coordinates."""
+        ref_m = np.concatenate([space.pooled_mean, space.emb_mean]).astype(np.float64)
+        ref_s = np.concatenate([space.pooled_sd, space.emb_sd]).astype(np.float64)
+        w = n / (n + n0) if n + n0 > 0 else 0.0
+        lib_m = sums / max(n, 1)
+        m = w * lib_m + (1 - w) * ref_m
+        lib_var = np.maximum(squares / max(n, 1) - lib_m ** 2, 0.0) + (lib_m - m) ** 2  # around the blended mean
+        var = w * lib_var + (1 - w) * (ref_s ** 2 + (ref_m - m) ** 2)
+        sd = np.where(ref_s > DEAD_SD, np.maximum(np.sqrt(var), 10 * DEAD_SD), 0.0)
+        d = len(space.pooled_mean)
+        return cls(int(n), m[:d].astype(np.float32), sd[:d].astype(np.float32), m[d:].astype(np.float32),
+                   sd[d:].astype(np.float32), float(n0))
+
+    def space(self, ref: V3Space) -> V3Space:
+        """`ref` with these statistics (cached on first use)."""
+        cached = getattr(self, "_space", None)
+        if cached is None or cached[0] is not ref:
+            import copy
+
+            s = copy.copy(ref)
+            s.pooled_mean, s.pooled_sd, s.emb_mean, s.emb_sd = self.pooled_mean, self.pooled_sd, self.emb_mean, self.emb_sd
+            s.vector_stats = None
+            self._space = cached = (ref, s)
+        return cached[1]
+
+    def to_json(self) -> dict:
+        return {"tracks": self.tracks, "n0": self.n0, **{k: np.asarray(getattr(self, k), np.float32).tolist()
+                                                          for k in ("pooled_mean", "pooled_sd", "emb_mean", "emb_sd")}}
+
+    @classmethod
+    def from_json(cls, d: Mapping) -> "LibraryStats":
+        """ValueError if d is not one written by to_json."""
+        try:
+            arr = {k: np.asarray(d[k], np.float32) for k in ("pooled_mean", "pooled_sd", "emb_mean", "emb_sd")}
+            return cls(int(d["tracks"]), n0=float(d["n0"]), **arr)
+        except (KeyError, TypeError, ValueError) as e:
+            raise ValueError(f"not library statistics ({e})") from None
 
 
 def readable_tags(names: Iterable[str], k: int | None = None) -> list[str]:

@@ -5,9 +5,10 @@ Similarity between two tracks is the inner product of their combined vectors
 cosine, with the weight w the catalog's model records (v3: 0, its embedding is the
 standardised space; v2: GENRE_WEIGHT = 0.25; models.space).
 
-The history is first split into *tastes*: average-linkage clusters whose
-members are more similar than TASTE_SIMILARITY, so a listener of jazz and
-metal gets jazz picks and metal picks, not the no-man's-land between them.
+The history is first split into *tastes* (recommend.tastes, under the rule and
+threshold the catalog's model records: v3 splits Ward's tree of the history, v2
+cuts average linkage at TASTE_SIMILARITY), so a listener of jazz and metal gets
+jazz picks and metal picks, not the no-man's-land between them.
 Each taste gets a share of the playlist proportional to its listening
 (weights such as play counts), and a centroid.
 
@@ -86,6 +87,8 @@ class Recommender(Mixes):
         self.genre_weight = genre_weight = float(self._genre_weight_arg if self._genre_weight_arg is not None
                                                  else sim.get("genre_weight", GENRE_WEIGHT))
         self.taste_similarity = float(sim.get("taste_similarity", TASTE_SIMILARITY))
+        self.taste_rule = str(sim.get("taste_rule", "average"))  # catalogs indexed before the rule was recorded
+        self.taste_min_size = int(sim.get("taste_min_size", 1))
         self.generation = catalog.generation
         self.model_id = catalog.get_meta("model_id")
         self.genres: list[str] = catalog.get_meta("genres", [])
@@ -280,7 +283,8 @@ class Recommender(Mixes):
 
     def _tastes(self, ids: np.ndarray, w: np.ndarray):
         rows = [self.row_of[i] for i in ids]
-        labels = cluster_tastes(self.vectors[rows], self.taste_similarity)
+        labels = cluster_tastes(self.vectors[rows], self.taste_similarity, rule=self.taste_rule,
+                                min_size=self.taste_min_size)
         out = []
         for c in range(labels.max() + 1):
             m = labels == c

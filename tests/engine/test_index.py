@@ -235,6 +235,7 @@ def test_a_v2_catalog_is_re_embedded_with_v3_on_the_next_index(library):
     with Recommender.open(library) as rec:
         assert rec.model_id == v3.model_id and rec.vectors.shape[1] == int(space.live.sum()) + 10
         assert rec.genre_weight == space.genre_weight and rec.taste_similarity == space.taste_similarity
+        assert (rec.taste_rule, rec.taste_min_size) == (space.taste_rule, space.taste_min_size) == ("ward", 3)
         assert set(rec.labels) <= set(rec.genres) | {UNCERTAIN}
         picks = rec.recommend([rec.path_of(int(rec.ids[0]))], n=3, temperature=0)
         assert len(picks) == 3 and all(p.label in set(rec.genres) | {UNCERTAIN} for p in picks)

@@ -36,10 +36,10 @@ def test_markup_in_file_names_is_shown_not_parsed(marked_library, tiny_model, re
     out = _ok(runner.invoke(app, ["stats", str(lib)]))
     assert "c[/d].mp3" in out
     out = _ok(runner.invoke(app, ["similar", str(lib / "tags" / "a[/b].wav"), "-n", "12"]), 0)
-    # the table may shorten a long name in the middle ("x…explicit].wav"), but never eats its brackets
-    assert "[live] song.wav" in out and "explicit].wav" in out, out
+    # the table may shorten a long name in the middle ("x [rem…xplicit].wav"), but never eats its brackets
+    assert "[live] song.wav" in out and "plicit].wav" in out, out
     out = _ok(runner.invoke(app, ["recommend", "-H", str(lib / "tags" / "a[/b].wav"), "-n", "12", "-t", "0"]))
-    assert "[live]" in out and "explicit]" in out, out
+    assert "[live]" in out and "plicit]" in out, out
     record("failing file `c[/d].mp3`, tracks `a[/b].wav`, `[live] song.wav`, then index/stats/similar/recommend",
            "names shown as they are; no MarkupError")
 
