@@ -197,6 +197,8 @@ def index(
                                "(Ctrl-C stops; pip install 'genrerec[watch]')."),
     rebuild: bool = typer.Option(False, "--rebuild", help="Rebuild a damaged catalog from the audio (the old "
                                  "one is kept beside it, renamed .damaged-TIME)."),
+    no_adapt: bool = typer.Option(False, "--no-adapt", help="Standardise similarity by the model's reference "
+                                  "statistics only, not this library's own (v3; see docs/how-it-works.md)."),
 ) -> None:
     """Index a music folder: embed new/changed tracks, drop removed ones, build the search index."""
     from ..engine.index import index_library
@@ -219,7 +221,8 @@ def index(
 
         eng = run(lambda: RayEngine(address, workers))
     m = run(lambda: load_model(model))
-    kw = dict(workers=workers, retry_failed=retry_failed, follow_external_links=follow_external_links, engine=eng)
+    kw = dict(workers=workers, retry_failed=retry_failed, follow_external_links=follow_external_links, engine=eng,
+              adapt=not no_adapt)
     if watch:
         try:
             from ..engine.watch import watch_library

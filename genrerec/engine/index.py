@@ -30,6 +30,7 @@ import numpy as np
 
 from ..errors import LibraryError, LibraryLocked
 from ..faults import fault as _fault
+from ..library.adapt import adapt_vectors, with_catalog_stats
 from ..library.catalog import Catalog, CatalogError, holders_text, is_disk_full
 from ..library.damage import move_aside
 from ..library.location import CATALOG_FILE, DB_DIRNAME, STATE_FILES, default_db_dir
@@ -84,6 +85,7 @@ def index_library(
     engine: Engine | None = None,
     follow_external_links: bool = False,
     rebuild: bool = False,
+    adapt: bool = True,
 ) -> IndexSummary:
     """Index (or update the index of) a music folder.
 
@@ -103,6 +105,8 @@ def index_library(
             (never into /proc, /sys, /dev; each file once).
         rebuild: move the catalog aside (catalog.sqlite.damaged-<time>, never
             deleted) and index the library afresh: the fix for a damaged catalog.
+        adapt: standardise a v3 catalog's vectors by the library's own statistics
+            (library.adapt); False: by the model's reference statistics.
     """
     from ..models.inference import MAX_WINDOWS, load_model
     from ..utils import progress
@@ -135,7 +139,7 @@ def index_library(
         with HeldStateDir(db) as state:  # every write of the run goes through this handle, never the name again
             state.check_files(STATE_FILES)
             _index_locked(root, db, state, model, engine, summary, batch_tracks, max_windows, retry_failed,
-                          show_progress, on_batch, follow_external_links, progress, rebuild)
+                          show_progress, on_batch, follow_external_links, progress, rebuild, adapt)
     except (sqlite3.OperationalError, CatalogError, OSError, RuntimeError) as e:
         _raise_fault(e, db, summary)
     summary.seconds = round(time.time() - t0, 2)
@@ -216,7 +220,7 @@ def _open_catalog(db: Path, state: HeldStateDir, summary: IndexSummary, rebuild:
 
 
 def _index_locked(root, db, state, model, engine, summary, batch_tracks, max_windows, retry_failed, show_progress,
-                  on_batch, follow_external_links, progress, rebuild=False) -> None:
+                  on_batch, follow_external_links, progress, rebuild=False, adapt=True) -> None:
     def after_batch(done: int) -> None:
         state.check()  # a swap mid-run stops it: nothing more is written through the name
         if on_batch:
@@ -271,6 +275,9 @@ def _index_locked(root, db, state, model, engine, summary, batch_tracks, max_win
             summary.moved, summary.removed = len(plan.moved), len(plan.gone)
 
             jobs = [Job(f.rel, str(f.path), max_windows) for f in plan.todo]
+            base_model = model
+            if adapt and not switching:  # new vectors projected as the stored ones were
+                model = with_catalog_stats(model, cat)
             with _stop_on_signals() as stop:
                 _embed_into(cat, model, engine, jobs, summary, batch_tracks, show_progress, after_batch, progress,
                             stop, "pending" if switching else "tracks")
@@ -280,6 +287,10 @@ def _index_locked(root, db, state, model, engine, summary, batch_tracks, max_win
                 with cat.transaction():
                     cat.apply_pending()
                     _set_model_meta(cat, model)
+            note = adapt_vectors(cat, base_model, enabled=adapt,
+                                 changed=bool(switching or summary.indexed or summary.removed))
+            if note:
+                summary.note = "; ".join(x for x in (summary.note, note) if x)
             weight = _similarity_meta(model)["genre_weight"]
             vi = _saved_index_if_current(state.work, cat, model.model_id, weight)
             if vi is None:

@@ -198,6 +198,18 @@ class GenreModel:
         m.source = f"{self.source} + {space.source}"
         return m
 
+    def with_vector_stats(self, stats) -> "GenreModel":
+        """This v3 model with its vectors standardised by a library's statistics (space.LibraryStats;
+        None: the reference's). The same model id: genres, calls and tags do not change, and the
+        catalog records which statistics its vectors use (library.adapt)."""
+        import copy
+
+        if self.space is None:
+            raise CheckpointError(f"{self.source}: library statistics need a model with a v3 space")
+        m = copy.copy(self)
+        m.space = self.space.adapted(stats)
+        return m
+
     def set_threads(self, threads: int) -> None:
         """Intra-op threads of this process's inference (1 in each indexing worker)."""
         self.runtime.set_threads(threads)

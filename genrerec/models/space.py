@@ -46,7 +46,7 @@ V3_GENRE_WEIGHT = 0.0  # v3: the genre vector adds nothing on the reference pack
 DEAD_SD = 1e-6  # a feature this still over the reference corpus is a dead channel (1082 of MSD's 1506 pooled
 # features: a ReLU that never fires, then a batch norm's constant): standardised to 0, never divided by its ~0 sd,
 # which would blow ORT's and torch's last-bit differences up to the largest coordinates of the vector
-V3_TASTE_SIMILARITY = 0.35  # v3: Ward split threshold, the mean of the values chosen on either half of the mixed-history
+V3_TASTE_SIMILARITY = 0.35  # v3: Ward split threshold, mean of the values chosen on either half of the mixed-history
 # benchmark (0.325 and 0.375; docs/benchmarks/v3_tastes.md); the space file carries what build_space_v3.py read there
 TASTE_RULE = "average"  # v2: average-linkage clusters cut at TASTE_SIMILARITY (recommend.tastes)
 V3_TASTE_RULE = "ward"  # v3: Ward's tree split top-down (recommend.tastes; chosen in docs/benchmarks/v3_tastes.md)
@@ -275,7 +275,8 @@ class LibraryStats:
             import copy
 
             s = copy.copy(ref)
-            s.pooled_mean, s.pooled_sd, s.emb_mean, s.emb_sd = self.pooled_mean, self.pooled_sd, self.emb_mean, self.emb_sd
+            s.pooled_mean, s.pooled_sd = self.pooled_mean, self.pooled_sd
+            s.emb_mean, s.emb_sd = self.emb_mean, self.emb_sd
             s.vector_stats = None
             self._space = cached = (ref, s)
         return cached[1]
