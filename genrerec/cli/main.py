@@ -197,8 +197,10 @@ def index(
                                "(Ctrl-C stops; pip install 'genrerec[watch]')."),
     rebuild: bool = typer.Option(False, "--rebuild", help="Rebuild a damaged catalog from the audio (the old "
                                  "one is kept beside it, renamed .damaged-TIME)."),
-    no_adapt: bool = typer.Option(False, "--no-adapt", help="Standardise similarity by the model's reference "
-                                  "statistics only, not this library's own (v3; see docs/how-it-works.md)."),
+    adapt: Optional[bool] = typer.Option(None, "--adapt/--no-adapt", help="Standardise similarity by this "
+                                         "library's own statistics (v3; kept for later runs) or by the model's "
+                                         "reference ones again (default: as before; the reference for a new catalog; "
+                                         "see docs/benchmarks/v3_adapt.md)."),
 ) -> None:
     """Index a music folder: embed new/changed tracks, drop removed ones, build the search index."""
     from ..engine.index import index_library
@@ -222,7 +224,7 @@ def index(
         eng = run(lambda: RayEngine(address, workers))
     m = run(lambda: load_model(model))
     kw = dict(workers=workers, retry_failed=retry_failed, follow_external_links=follow_external_links, engine=eng,
-              adapt=not no_adapt)
+              adapt=adapt)
     if watch:
         try:
             from ..engine.watch import watch_library

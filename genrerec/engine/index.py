@@ -85,7 +85,7 @@ def index_library(
     engine: Engine | None = None,
     follow_external_links: bool = False,
     rebuild: bool = False,
-    adapt: bool = True,
+    adapt: bool | None = None,
 ) -> IndexSummary:
     """Index (or update the index of) a music folder.
 
@@ -105,8 +105,9 @@ def index_library(
             (never into /proc, /sys, /dev; each file once).
         rebuild: move the catalog aside (catalog.sqlite.damaged-<time>, never
             deleted) and index the library afresh: the fix for a damaged catalog.
-        adapt: standardise a v3 catalog's vectors by the library's own statistics
-            (library.adapt); False: by the model's reference statistics.
+        adapt: True: standardise a v3 catalog's vectors by the library's own statistics
+            from now on (library.adapt); False: by the model's reference statistics again;
+            None: as the catalog was set (the reference for a new one).
     """
     from ..models.inference import MAX_WINDOWS, load_model
     from ..utils import progress
@@ -220,7 +221,7 @@ def _open_catalog(db: Path, state: HeldStateDir, summary: IndexSummary, rebuild:
 
 
 def _index_locked(root, db, state, model, engine, summary, batch_tracks, max_windows, retry_failed, show_progress,
-                  on_batch, follow_external_links, progress, rebuild=False, adapt=True) -> None:
+                  on_batch, follow_external_links, progress, rebuild=False, adapt=None) -> None:
     def after_batch(done: int) -> None:
         state.check()  # a swap mid-run stops it: nothing more is written through the name
         if on_batch:
@@ -276,7 +277,7 @@ def _index_locked(root, db, state, model, engine, summary, batch_tracks, max_win
 
             jobs = [Job(f.rel, str(f.path), max_windows) for f in plan.todo]
             base_model = model
-            if adapt and not switching:  # new vectors projected as the stored ones were
+            if adapt is not False and not switching:  # new vectors projected as the stored ones were
                 model = with_catalog_stats(model, cat)
             with _stop_on_signals() as stop:
                 _embed_into(cat, model, engine, jobs, summary, batch_tracks, show_progress, after_batch, progress,

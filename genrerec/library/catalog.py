@@ -320,24 +320,6 @@ class Catalog:
             last = rows[-1][0]
             yield _vector_rows(rows)
 
-    def iter_features(self, model_id: str, chunk: int = 20_000) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
-        """(ids, raw track features [n, F] float32) of usable tracks of one model, in id order, `chunk` at a
-        time; features None for a chunk where any track has none stored (indexed before they were kept)."""
-        last = -1
-        while rows := self.db.execute("SELECT id, features FROM tracks WHERE status='ok' AND model_id=? AND id>? "
-                                      "ORDER BY id LIMIT ?", (model_id, last, chunk)).fetchall():
-            last = rows[-1][0]
-            ids = np.array([r[0] for r in rows], np.int64)
-            if any(r[1] is None for r in rows):
-                yield ids, None
-                continue
-            yield ids, np.frombuffer(b"".join(r[1] for r in rows), np.float16).reshape(len(rows), -1).astype(np.float32)
-
-    def set_embeddings(self, ids: np.ndarray, embeddings: np.ndarray) -> None:
-        """Replace the stored vectors of these tracks (inside the caller's transaction)."""
-        self.db.executemany("UPDATE tracks SET embedding=? WHERE id=?",
-                            ((np.asarray(e, np.float32).tobytes(), int(i)) for i, e in zip(ids, embeddings)))
-
     def failures(self) -> list[tuple[bytes, str]]:
         return self.db.execute("SELECT path, error FROM tracks WHERE status='failed' ORDER BY path").fetchall()
 

@@ -52,8 +52,8 @@ TASTE_RULE = "average"  # v2: average-linkage clusters cut at TASTE_SIMILARITY (
 V3_TASTE_RULE = "ward"  # v3: Ward's tree split top-down (recommend.tastes; chosen in docs/benchmarks/v3_tastes.md)
 V3_TASTE_MIN_SIZE = 3  # v3: the fewest tracks a taste may have (v3_tastes.md); the space file carries the chosen value
 ADAPT_N0 = 50  # library statistics count as much as the reference at this many tracks: weight n / (n + ADAPT_N0)
-# (docs/benchmarks/v3_adapt.md: never worse than the reference beyond a draw's noise at 20 tracks, +0.01..+0.06 p@5
-# from 50 tracks up, most where the library is unlike the reference)
+# (docs/benchmarks/v3_adapt.md: within a draw's noise at 20 tracks; +0.01..+0.06 p@5 from 50 tracks up where the
+# library is unlike the reference, -0.02..-0.03 on a benchmark like it: so `index --adapt` is opt-in)
 # MSD's tag names as shown: one spelling each, lower case; decade tags are dropped from labels (they date songs, not styles)
 _TAG_NAMES = {"Hip-Hop": "hip-hop", "Mellow": "mellow", "House": "house", "Progressive rock": "progressive rock",
               "female vocalist": "female vocalists", "rnb": "r&b"}

@@ -7,7 +7,7 @@ import pytest
 
 from genrerec import Recommender, load_model
 from genrerec.engine.index import index_library
-from genrerec.library.adapt import ADAPT_CHANGE, META_KEY, moments, recorded_stats
+from genrerec.library.adapt import ADAPT_CHANGE, META_KEY, iter_features, moments, recorded_stats
 from genrerec.library.catalog import Catalog
 from genrerec.library.location import CATALOG_FILE, DB_DIRNAME
 from genrerec.models.space import ADAPT_N0, LibraryStats, V3Space
@@ -25,12 +25,12 @@ def open_catalog(library):
 
 def stored(cat: Catalog, model_id: str) -> tuple[np.ndarray, np.ndarray]:
     ids, _, _, embs = cat.vectors(model_id)
-    feats = np.concatenate([f for _, f in cat.iter_features(model_id)])
+    feats = np.concatenate([f for _, f in iter_features(cat, model_id)])
     return embs, feats
 
 
 def test_index_standardises_vectors_by_the_library_and_records_it(library, v3):
-    s = index_library(library, model=v3, workers=0, show_progress=False)
+    s = index_library(library, model=v3, workers=0, show_progress=False, adapt=True)
     assert "this library's statistics (12 tracks)" in s.note
     with open_catalog(library) as cat:
         stats = recorded_stats(cat, v3)
@@ -49,20 +49,20 @@ def test_index_standardises_vectors_by_the_library_and_records_it(library, v3):
 
 
 def test_a_no_op_index_leaves_the_statistics_and_generation_alone(library, v3):
-    index_library(library, model=v3, workers=0, show_progress=False)
+    index_library(library, model=v3, workers=0, show_progress=False, adapt=True)
     with open_catalog(library) as cat:
         gen, before = cat.generation, cat.get_meta(META_KEY)
-    s = index_library(library, model=v3, workers=0, show_progress=False)
+    s = index_library(library, model=v3, workers=0, show_progress=False)  # still adapting: recorded
     assert s.indexed == 0 and "statistics" not in s.note
     with open_catalog(library) as cat:
         assert cat.generation == gen and cat.get_meta(META_KEY) == before
 
 
 def test_a_new_track_is_projected_with_the_recorded_statistics_until_the_library_grows(library, v3):
-    index_library(library, model=v3, workers=0, show_progress=False)
+    index_library(library, model=v3, workers=0, show_progress=False, adapt=True)
     write_audio(library / "new" / "one.wav", "mid", seconds=6.0, seed=40)  # 13 of 12: +8%, under ADAPT_CHANGE
     assert 1 / 12 < ADAPT_CHANGE
-    s = index_library(library, model=v3, workers=0, show_progress=False)
+    s = index_library(library, model=v3, workers=0, show_progress=False)  # still adapting: recorded
     assert s.indexed == 1 and "statistics" not in s.note
     with open_catalog(library) as cat:
         stats = recorded_stats(cat, v3)
@@ -71,14 +71,24 @@ def test_a_new_track_is_projected_with_the_recorded_statistics_until_the_library
     d = len(v3.space.pooled_mean)
     assert np.allclose(embs, v3.space.adapted(stats).vector(feats[:, :d], feats[:, d:]), atol=1e-3)
     write_audio(library / "new" / "two.wav", "low", seconds=6.0, seed=41)  # 14 of 12: taken again
-    s = index_library(library, model=v3, workers=0, show_progress=False)
+    s = index_library(library, model=v3, workers=0, show_progress=False)  # still adapting: recorded
     assert "(14 tracks)" in s.note
     with open_catalog(library) as cat:
         assert recorded_stats(cat, v3).tracks == 14
 
 
+def test_a_new_catalog_uses_the_reference_unless_asked(library, v3):
+    s = index_library(library, model=v3, workers=0, show_progress=False)
+    assert "statistics" not in s.note
+    with open_catalog(library) as cat:
+        assert cat.get_meta(META_KEY) is None
+        embs, feats = stored(cat, v3.model_id)
+    d = len(v3.space.pooled_mean)
+    assert np.allclose(embs, v3.space.vector(feats[:, :d], feats[:, d:]), atol=1e-3)
+
+
 def test_no_adapt_puts_the_vectors_back_on_the_reference(library, v3):
-    index_library(library, model=v3, workers=0, show_progress=False)
+    index_library(library, model=v3, workers=0, show_progress=False, adapt=True)
     s = index_library(library, model=v3, workers=0, show_progress=False, adapt=False)
     assert "reference statistics again" in s.note
     with open_catalog(library) as cat:
