@@ -128,8 +128,8 @@ def main() -> None:
           f"the shrinkage the library ships (n0 = ADAPT_N0 = {ADAPT_N0}) the difference runs from "
           f"{worst['diff']:+.3f} ({worst['library']}, {worst['tracks']} tracks) to "
           f"{max(r['diff'] for r in at):+.3f}: it helps most where the library is unlike the reference and can "
-          "hurt where it resembles it, so `genrerec index --adapt` is opt-in (genrerec/library/adapt.py: from the "
-          "raw features the catalog stores, without decoding; recorded, so later runs keep it; `--no-adapt` goes "
+          "hurt where it resembles it, so `genrerec index --stats library` is opt-in (genrerec/library/adapt.py: from the "
+          "raw features the catalog stores, without decoding; recorded, so later runs keep it; `--stats reference` goes "
           "back). Genres, calls and tags keep the reference statistics they were fitted with. (n0 was chosen on "
           "the first two libraries' draws, the middle of the three tried.)",
           "", env_md(env), ""]

@@ -17,6 +17,7 @@ settings as they are:
 - tastes: seeded short histories (v3_tastes.py's configs) from these albums, found right by
   v3's shipped rule (Ward, its min size and threshold) against the previous rule (average
   linkage at 0.15);
+- the space file's MTT tag head against the real MTT network (torch) on the same windows;
 - how many tracks v3 calls "uncertain" (game music is outside GTZAN's genres).
 
 Writes docs/benchmarks/v3_second.{json,md}.
@@ -39,7 +40,8 @@ from v3_tastes import CONFIGS, histories, summarise
 
 from genrerec.demo.freemusic import FetchError, fetch_soundtracks
 from genrerec.library.vectors import combined_vectors
-from genrerec.models.inference import MAX_WINDOWS, load_model, track_windows
+from genrerec.models.checkpoint import load_checkpoint
+from genrerec.models.inference import MAX_WINDOWS, load_model, pretrained_model_path, track_windows
 from genrerec.models.space import ADAPT_N0, UNCERTAIN, LibraryStats, V3Space
 from genrerec.recommend.tastes import cluster_tastes
 from genrerec.utils import atomic_write_json, atomic_write_text
@@ -50,11 +52,12 @@ MIN_TRACKS = 5
 PREVIOUS = ("average", 1, 0.15)  # v3's taste rule before the Ward split (v3_tastes.md)
 
 
-def features(music: Path, cache: Path, model) -> tuple[list[dict], dict[str, np.ndarray]]:
+def features(music: Path, cache: Path, model, mtt=None) -> tuple[list[dict], dict[str, np.ndarray]]:
     """Per-track window means of MSD's pooled features, embedding and tags, plus the v2 window
-    embeddings (for v2's genre vector); one cached .npz per track."""
+    embeddings (for v2's genre vector) and, with the torch MTT backbone `mtt`, MTT's tags;
+    one cached .npz per track."""
     cache.mkdir(parents=True, exist_ok=True)
-    meta, f = [], {"pooled": [], "emb": [], "tags": [], "win_emb": []}
+    meta, f = [], {"pooled": [], "emb": [], "tags": [], "win_emb": [], "mtt": []}
     for pkg in PACKAGES:
         if not (music / "x" / pkg / ".unpacked").exists():
             try:
@@ -78,6 +81,17 @@ def features(music: Path, cache: Path, model) -> tuple[list[dict], dict[str, np.
                 os.replace(tmp, out)
                 print(f"{key} {len(specs)} windows {time.perf_counter() - t0:.1f}s", flush=True)
             z = np.load(out)
+            if mtt is not None and "mtt_tags" not in z:  # the real MTT network on the same windows (torch)
+                import torch
+
+                specs, _ = track_windows(str(path), model.features, MAX_WINDOWS)
+                with torch.no_grad():
+                    t = torch.sigmoid(mtt.tags(mtt.backend(mtt.pooled(torch.from_numpy(specs.astype(np.float32))))))
+                z = {**dict(z), "mtt_tags": t.numpy()}
+                tmp = out.with_suffix(".tmp.npz")
+                np.savez(tmp, **z)
+                os.replace(tmp, out)
+            f["mtt"].append(z["mtt_tags"].mean(0) if "mtt_tags" in z else np.full(50, np.nan, np.float32))
             f["pooled"].append(z["pooled"].mean(0))
             f["emb"].append(z["emb"].mean(0))
             f["tags"].append(z["tags"].mean(0))
@@ -94,7 +108,11 @@ def main() -> None:
     args = ap.parse_args()
     env = environment()
     model = load_model("v2", runtime="onnx", threads=2)
-    meta, F = features(args.music, args.cache, model)
+    import torch
+
+    torch.set_num_threads(2)
+    mtt = load_checkpoint(pretrained_model_path("mtt")).build().eval()
+    meta, F = features(args.music, args.cache, model, mtt)
     albums = np.array([m["album"] for m in meta])
     space = V3Space.load()
     P, E = F["pooled"], F["emb"]
@@ -104,7 +122,7 @@ def main() -> None:
     lib = LibraryStats.from_moments(space, n, raw.sum(0), (raw ** 2).sum(0), ADAPT_N0)
     systems = {"v2 shipped (embedding + genre vector 0.25)": combined_vectors(G, unit(E), 0.25),
                "v3, reference statistics": space.vector(P, E),
-               f"v3, statistics adapted to this set (n0 {ADAPT_N0}, as index --adapt does)": space.adapted(lib).vector(P, E)}
+               f"v3, statistics adapted to this set (n0 {ADAPT_N0}, as index --stats library does)": space.adapted(lib).vector(P, E)}
     base = None
     rows = []
     for name, V in systems.items():
@@ -132,11 +150,21 @@ def main() -> None:
         found = np.array([int(cluster_tastes(V[r], thr, rule=rule, min_size=ms).max() + 1) for _, r in hs])
         taste_rows.append({"rule": label, **summarise(ks, found)})
         print(taste_rows[-1], flush=True)
+    # the MTT tag head (space file) against the real MTT network on these tracks
+    from v3_mtt_tags import tag_metrics
+
+    mtt_rows = []
+    if np.isfinite(F["mtt"]).all() and space.has_mtt:
+        m = tag_metrics(space.mtt_tags(P, E), F["mtt"])
+        mtt_rows.append({"set": f"{n} tracks of this benchmark", **{k: m[k] for k in
+                        ("median_r", "mean_r", "min_r", "mae", "top5_overlap")},
+                         "ci": f"{m['top5_overlap_ci'][0]}-{m['top5_overlap_ci'][1]}"})
+        print(mtt_rows[-1], flush=True)
     calls = [space.call(P[i], E[i]).label for i in range(n)]
     uncertain = float(np.mean([c == UNCERTAIN for c in calls]))
     result = {"environment": env, "albums": {a: int((albums == a).sum()) for a in np.unique(albums)},
               "tracks": n, "rows": rows, "tastes": taste_rows, "uncertain_share": round(uncertain, 3),
-              "histories": len(hs), "configs": CONFIGS}
+              "histories": len(hs), "configs": CONFIGS, "mtt_head": mtt_rows}
     atomic_write_json(args.out / "v3_second.json", result)
     cols = [("system", "vectors"), ("p5", "album p@5"), ("ci", "95% CI (tracks)"), ("ci_albums", "95% CI (albums)"),
             ("diff", "minus v2 (95% CI, paired)"), ("range", "per-album range")]
@@ -150,6 +178,10 @@ def main() -> None:
           md_table(rows, cols), "",
           f"Tastes: {len(hs)} seeded histories from these albums (configs {CONFIGS}: styles x tracks), on the vectors "
           "index stores by default (reference statistics):", "", md_table(taste_rows, tcols), "",
+          "MTT tags: the space file's MTT head (from MSD's features) against the real MTT network run on the same "
+          "windows (v3_mtt_tags.md's measures; bar there: median r >= 0.7, top-5 overlap >= 3):", "",
+          md_table(mtt_rows, [("set", "set"), ("median_r", "median r"), ("mean_r", "mean r"), ("min_r", "min r"),
+                              ("mae", "mean abs diff"), ("top5_overlap", "top-5 overlap"), ("ci", "95% CI")]), "",
           f"Genre calls: {uncertain:.0%} of these tracks are called \"uncertain\" (game music, outside GTZAN's genres).",
           "", env_md(env), ""]
     atomic_write_text(args.out / "v3_second.md", "\n".join(md))

@@ -176,6 +176,11 @@ class EngineName(str, Enum):
     ray = "ray"
 
 
+class StatsName(str, Enum):
+    library = "library"
+    reference = "reference"
+
+
 @app.command()
 def index(
     library: Path = typer.Argument(..., help="Music folder (walked recursively)."),
@@ -197,10 +202,10 @@ def index(
                                "(Ctrl-C stops; pip install 'genrerec[watch]')."),
     rebuild: bool = typer.Option(False, "--rebuild", help="Rebuild a damaged catalog from the audio (the old "
                                  "one is kept beside it, renamed .damaged-TIME)."),
-    adapt: Optional[bool] = typer.Option(None, "--adapt/--no-adapt", help="Standardise similarity by this "
-                                         "library's own statistics (v3; kept for later runs) or by the model's "
-                                         "reference ones again (default: as before; the reference for a new catalog; "
-                                         "see docs/benchmarks/v3_adapt.md)."),
+    stats: Optional[StatsName] = typer.Option(None, "--stats", metavar="KIND", help="v3 similarity standardised by "
+                                              "this library's own statistics (library; kept for later runs) or the "
+                                              "model's (reference). Default: as before; reference for a new "
+                                              "catalog (docs/benchmarks/v3_adapt.md)."),
 ) -> None:
     """Index a music folder: embed new/changed tracks, drop removed ones, build the search index."""
     from ..engine.index import index_library
@@ -224,7 +229,7 @@ def index(
         eng = run(lambda: RayEngine(address, workers))
     m = run(lambda: load_model(model))
     kw = dict(workers=workers, retry_failed=retry_failed, follow_external_links=follow_external_links, engine=eng,
-              adapt=adapt)
+              adapt=None if stats is None else stats == StatsName.library)
     if watch:
         try:
             from ..engine.watch import watch_library

@@ -6,8 +6,8 @@ better standardised by its own statistics, shrunk toward the reference's with we
 n / (n + ADAPT_N0) so a small library stays close to it (docs/benchmarks/v3_adapt.md: +0.05 p@5
 for GTZAN songs against a game-music reference from 50 tracks up, +0.01 on the soundtrack albums,
 but -0.027 on a second game-music benchmark that resembles the reference, docs/benchmarks/v3_second.md).
-The evidence is mixed, so it is opt-in: `index --adapt` turns it on for a catalog (recorded, so
-later runs keep it), `--no-adapt` back off. The catalog keeps every track's raw features, so
+The evidence is mixed, so it is opt-in: `index --stats library` turns it on for a catalog
+(recorded, so later runs keep it), `--stats reference` back off. The catalog keeps every track's raw features, so
 adapting needs no decoding: `index` recomputes the statistics when the library has changed by
 ADAPT_CHANGE since they were last taken and re-projects every vector in one transaction; in
 between, new tracks are projected with the recorded statistics. Genres, calls and tags keep the
@@ -108,7 +108,7 @@ def adapt_vectors(cat: Catalog, model, *, enabled: bool | None = None, changed: 
         if cat.get_meta(META_KEY) is None:
             return ""
         _reproject(cat, model, None)
-        return "vectors standardised by the reference statistics again (--no-adapt)"
+        return "vectors standardised by the reference statistics again (--stats reference)"
     n = cat.count("ok")
     if old is not None and (not changed or abs(n - old.tracks) < ADAPT_CHANGE * max(old.tracks, 1)):
         return ""

@@ -53,7 +53,7 @@ V3_TASTE_RULE = "ward"  # v3: Ward's tree split top-down (recommend.tastes; chos
 V3_TASTE_MIN_SIZE = 3  # v3: the fewest tracks a taste may have (v3_tastes.md); the space file carries the chosen value
 ADAPT_N0 = 50  # library statistics count as much as the reference at this many tracks: weight n / (n + ADAPT_N0)
 # (docs/benchmarks/v3_adapt.md: within a draw's noise at 20 tracks; +0.01..+0.06 p@5 from 50 tracks up where the
-# library is unlike the reference, -0.02..-0.03 on a benchmark like it: so `index --adapt` is opt-in)
+# library is unlike the reference, -0.02..-0.03 on a benchmark like it: so `index --stats library` is opt-in)
 # MSD's tag names as shown: one spelling each, lower case; decade tags are dropped from labels (they date songs, not styles)
 _TAG_NAMES = {"Hip-Hop": "hip-hop", "Mellow": "mellow", "House": "house", "Progressive rock": "progressive rock",
               "female vocalist": "female vocalists", "rnb": "r&b"}

@@ -121,3 +121,20 @@ def test_calls_and_tags_keep_the_reference_statistics():
     assert other.call(p, e).probs == space.call(p, e).probs and other.digest() == space.digest()
     assert np.allclose(other.tags(p, e, np.full(50, 0.5)), space.tags(p, e, np.full(50, 0.5)))
     assert not np.allclose(other.vector(p, e), space.vector(p, e))
+
+
+def test_the_cli_turns_it_on_and_off_with_stats(library):
+    import json
+
+    from typer.testing import CliRunner
+
+    from genrerec.cli.main import app
+
+    runner = CliRunner()
+    on = runner.invoke(app, ["index", str(library), "--workers", "0", "--stats", "library", "--json"])
+    assert on.exit_code == 0, on.output
+    assert "this library's statistics (12 tracks)" in json.loads(on.stdout)["note"]
+    off = runner.invoke(app, ["index", str(library), "--workers", "0", "--stats", "reference", "--json"])
+    assert off.exit_code == 0 and "reference statistics again" in json.loads(off.stdout)["note"]
+    with open_catalog(library) as cat:
+        assert cat.get_meta(META_KEY) is None
