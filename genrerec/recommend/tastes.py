@@ -4,8 +4,8 @@ Two rules, recorded per model in the catalog (catalog meta "similarity"):
 
 - "average" (v2): average-linkage clusters whose members are more similar than the threshold;
 - "ward" (v3): Ward's tree of the history, split top-down, largest group first, while the two
-  halves of a group have at least `min_size` tracks each and their mean cosine is below the
-  threshold. Ward's balanced tree keeps a stray track from becoming a taste of its own, and the
+  halves of a group have at least `min_size` tracks each (half the history in one shorter than
+  2 * min_size) and their mean cosine is below the threshold. Ward's balanced tree keeps a stray track from becoming a taste of its own, and the
   mean cosine does not grow with the history's length as Ward's merge heights do
   (docs/benchmarks/v3_tastes.md: chosen there on held-out styles).
 """
@@ -52,7 +52,8 @@ def cluster_tastes(vectors: np.ndarray, threshold: float = TASTE_SIMILARITY, max
         threshold: cosine below which two groups are separate tastes.
         max_tastes: at most this many tastes.
         rule: "average" (average linkage cut at the threshold) or "ward" (Ward's tree split top-down).
-        min_size: "ward" only: the fewest tracks a taste may have.
+        min_size: "ward" only: the fewest tracks a taste may have (half the history, rounded
+            down, when that is fewer: a short history may still split).
     """
     if rule not in TASTE_RULES:
         raise ValueError(f"taste rule {rule!r}: expected one of {', '.join(TASTE_RULES)}")
@@ -62,7 +63,9 @@ def cluster_tastes(vectors: np.ndarray, threshold: float = TASTE_SIMILARITY, max
 
     v = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
     if rule == "ward":
-        return _ward_split(v, linkage(v, method="ward"), threshold, max_tastes, max(1, int(min_size)))
+        # a history shorter than 2 * min_size may still split, into halves: two tracks, jazz and metal, are two tastes
+        ms = max(1, min(int(min_size), len(v) // 2))
+        return _ward_split(v, linkage(v, method="ward"), threshold, max_tastes, ms)
     dist = np.clip(1.0 - v @ v.T, 0, 2)
     iu = np.triu_indices(len(v), 1)
     Z = linkage(dist[iu], method="average")

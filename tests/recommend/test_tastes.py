@@ -45,6 +45,13 @@ def test_a_stray_track_joins_a_taste_instead_of_making_its_own():
     assert cluster_tastes(np.concatenate([v, stray]), 0.35, rule="ward", min_size=1).max() == 2
 
 
+@pytest.mark.parametrize("n_per", [[1, 1], [2, 1], [2, 2]])
+def test_a_short_history_of_two_styles_still_splits(n_per):
+    # fewer than 2 * min_size tracks: the halves may be smaller than min_size (the web demo's jazz + metal listener)
+    v, truth = styles(n_per)
+    assert same_partition(cluster_tastes(v, 0.35, rule="ward", min_size=3), truth)
+
+
 def test_at_most_max_tastes_and_labels_in_order_of_first_track():
     v, _ = styles([3] * 6, dim=8)
     labels = cluster_tastes(v, 0.35, max_tastes=4, rule="ward", min_size=3)
